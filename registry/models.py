@@ -1,0 +1,353 @@
+"""The registry's domain: offices, counties, municipalities, physicians and their appointments.
+
+This module imports no other app of the project (see STYLE.md): access rules live in `accounts`.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from registry.phones import PhoneField, format_phone
+from registry.validators import (
+    validate_county_number,
+    validate_hpr_number,
+    validate_municipality_number,
+    validate_organisation_number,
+)
+
+
+class TrackedModel(models.Model):
+    """An entry whose freshness matters: who changed it last, and when its office last confirmed it."""
+
+    updated_at = models.DateTimeField(_("last changed"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("last changed by"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    verified_at = models.DateTimeField(_("last confirmed"), null=True, blank=True, editable=False)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("last confirmed by"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        abstract = True
+
+
+class CountyGovernor(models.Model):
+    """A statsforvalter office: it keeps the entries of the municipalities in its counties."""
+
+    code = models.SlugField(_("code"), max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    organisation_number = models.CharField(
+        _("organisation number"), max_length=9, unique=True, validators=[validate_organisation_number]
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("county governor office")
+        verbose_name_plural = _("county governor offices")
+
+    def __str__(self):
+        return self.name
+
+
+class County(models.Model):
+    """A fylke, kept by exactly one county governor office."""
+
+    number = models.CharField(_("county number"), max_length=2, unique=True, validators=[validate_county_number])
+    name = models.CharField(_("name"), max_length=80)
+    county_governor = models.ForeignKey(
+        CountyGovernor, verbose_name=_("county governor office"), on_delete=models.PROTECT, related_name="counties"
+    )
+
+    class Meta:
+        ordering = ["number"]
+        verbose_name = _("county")
+        verbose_name_plural = _("counties")
+        constraints = [
+            # The number is the county's natural key: two digits, as SSB writes it.
+            models.CheckConstraint(condition=Q(number__regex=r"^[0-9]{2}$"), name="county_number_two_digits"),
+        ]
+
+    def __str__(self):
+        return f"{self.number} {self.name}"
+
+
+class MunicipalityQuerySet(models.QuerySet):
+    def active(self, on=None):
+        """Municipalities that exist on `on` (default today): started, and not ceased in a reform."""
+        day = on or timezone.localdate()
+        return self.exclude(valid_from__gt=day).exclude(valid_to__lt=day)
+
+    def with_office(self):
+        return self.select_related("county__county_governor")
+
+
+class Municipality(TrackedModel):
+    """A kommune. The number is its key; a reform ends it (`valid_to`) rather than deleting it."""
+
+    number = models.CharField(
+        _("municipality number"), max_length=4, unique=True, validators=[validate_municipality_number]
+    )
+    name = models.CharField(_("name"), max_length=100)
+    # Official parallel names in Sami or Kven, in SSB's order, separated by "|".
+    parallel_names = models.CharField(
+        _("parallel names"),
+        max_length=200,
+        blank=True,
+        help_text=_("Official Sami or Kven names, separated by |, for example: Guovdageaidnu"),
+    )
+    county = models.ForeignKey(
+        County, verbose_name=_("county"), on_delete=models.PROTECT, related_name="municipalities"
+    )
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_to = models.DateField(
+        _("ceased"),
+        null=True,
+        blank=True,
+        help_text=_("The last day the municipality existed, after a merger or split."),
+    )
+    successors = models.ManyToManyField(
+        "self",
+        verbose_name=_("succeeded by"),
+        symmetrical=False,
+        blank=True,
+        related_name="predecessors",
+        help_text=_("The municipalities that took over after a merger, split or renumbering."),
+    )
+    # Function contacts that belong to no person. FHI registers only role addresses like this one.
+    role_email = models.EmailField(
+        _("role mailbox"), blank=True, help_text=_("For example kommuneoverlege@example.kommune.no")
+    )
+
+    objects = MunicipalityQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["number"]
+        verbose_name = _("municipality")
+        verbose_name_plural = _("municipalities")
+        constraints = [
+            # The number is the municipality's natural key: four digits, leading zero kept.
+            models.CheckConstraint(condition=Q(number__regex=r"^[0-9]{4}$"), name="municipality_number_four_digits"),
+            # A municipality cannot cease before it starts.
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True)
+                | Q(valid_from__isnull=True)
+                | Q(valid_to__gte=models.F("valid_from")),
+                name="municipality_valid_to_after_valid_from",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.number} {self.name}"
+
+    def get_absolute_url(self):
+        return reverse("admin:registry_municipality_change", args=[self.pk])
+
+    @property
+    def parallel_name_list(self):
+        return [part.strip() for part in self.parallel_names.split("|") if part.strip()]
+
+    def is_active(self, on=None):
+        day = on or timezone.localdate()
+        return not (self.valid_from and self.valid_from > day) and not (self.valid_to and self.valid_to < day)
+
+    @property
+    def county_governor(self):
+        """The office responsible for this municipality. Loads `county`; use `with_office()` in lists."""
+        return self.county.county_governor
+
+
+class Physician(TrackedModel):
+    """A physician. One person may serve several municipalities (intermunicipal arrangements)."""
+
+    name = models.CharField(_("name"), max_length=150)
+    email = models.EmailField(_("e-mail"), blank=True)
+    hpr_number = models.CharField(
+        _("HPR number"),
+        max_length=9,
+        null=True,
+        blank=True,
+        unique=True,
+        validators=[validate_hpr_number],
+        help_text=_("The number in the national health personnel register (Helsepersonellregisteret)."),
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("physician")
+        verbose_name_plural = _("physicians")
+        constraints = [
+            # An HPR number is digits only; blank is stored as NULL so that many may be unknown.
+            models.CheckConstraint(
+                condition=Q(hpr_number__isnull=True) | Q(hpr_number__regex=r"^[0-9]{4,9}$"),
+                name="physician_hpr_number_digits",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        # An empty HPR number means unknown; storing "" would collide with the next unknown one.
+        if not self.hpr_number:
+            self.hpr_number = None
+        super().save(*args, **kwargs)
+
+
+class Role(models.TextChoices):
+    CHIEF_PHYSICIAN = "chief_physician", _("chief municipal physician")
+    DEPUTY = "deputy", _("deputy")
+    INFECTION_CONTROL_PHYSICIAN = "infection_control_physician", _("infection control physician")
+
+
+class AppointmentQuerySet(models.QuerySet):
+    def on(self, day):
+        """Appointments in force on `day`."""
+        return self.filter(start_date__lte=day).exclude(end_date__lt=day)
+
+    def current(self):
+        return self.on(timezone.localdate())
+
+    def published(self):
+        """What public pages and exports start from: appointments in force today in active municipalities."""
+        today = timezone.localdate()
+        return (
+            self.on(today)
+            .filter(municipality__in=Municipality.objects.active(on=today))
+            .select_related("physician", "municipality")
+        )
+
+
+class Appointment(TrackedModel):
+    """A physician's role in one municipality for a period. No end date means it runs until further notice."""
+
+    physician = models.ForeignKey(
+        Physician, verbose_name=_("physician"), on_delete=models.PROTECT, related_name="appointments"
+    )
+    municipality = models.ForeignKey(
+        Municipality, verbose_name=_("municipality"), on_delete=models.PROTECT, related_name="appointments"
+    )
+    role = models.CharField(_("role"), max_length=40, choices=Role.choices, default=Role.CHIEF_PHYSICIAN)
+    start_date = models.DateField(_("from"), default=timezone.localdate)
+    end_date = models.DateField(_("to"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+
+    objects = AppointmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["municipality__number", "role", "start_date"]
+        verbose_name = _("appointment")
+        verbose_name_plural = _("appointments")
+        constraints = [
+            # An appointment cannot end before it starts.
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+                name="appointment_end_not_before_start",
+            ),
+            # The natural key imports match on: the same person, place, role and start is one appointment.
+            models.UniqueConstraint(
+                fields=["physician", "municipality", "role", "start_date"], name="appointment_natural_key"
+            ),
+        ]
+        indexes = [models.Index(fields=["municipality", "role", "end_date"], name="appointment_lookup")]
+
+    def __str__(self):
+        return f"{self.physician} – {self.get_role_display()}, {self.municipality}"
+
+    def is_current(self, on=None):
+        day = on or timezone.localdate()
+        return self.start_date <= day and (self.end_date is None or self.end_date >= day)
+
+    def clean(self):
+        if self.end_date and self.start_date and self.end_date < self.start_date:
+            raise ValidationError({"end_date": _("The end date cannot be before the start date.")})
+
+
+class PhoneKind(models.TextChoices):
+    MOBILE = "mobile", _("mobile")
+    OFFICE = "office", _("office")
+    ON_CALL = "on_call", _("on call (24/7)")
+    SWITCHBOARD = "switchboard", _("switchboard")
+
+
+class Visibility(models.TextChoices):
+    PUBLIC = "public", _("public")
+    AUTHORITIES = "authorities", _("authorities only")
+
+
+class PhoneQuerySet(models.QuerySet):
+    def public(self):
+        return self.filter(visibility=Visibility.PUBLIC)
+
+    def visible(self, *, include_restricted):
+        """The numbers a reader may see; the caller decides (in `accounts`) whether they see restricted ones."""
+        return self if include_restricted else self.public()
+
+
+class Phone(models.Model):
+    """A phone number of a physician, of one appointment, or of a municipality's function (24/7 on-call)."""
+
+    number = PhoneField(_("number"))
+    kind = models.CharField(_("kind"), max_length=20, choices=PhoneKind.choices, default=PhoneKind.MOBILE)
+    note = models.CharField(_("note"), max_length=200, blank=True, help_text=_("For example: daytime only"))
+    visibility = models.CharField(_("visibility"), max_length=20, choices=Visibility.choices, default=Visibility.PUBLIC)
+    physician = models.ForeignKey(
+        Physician, null=True, blank=True, on_delete=models.CASCADE, related_name="phones", verbose_name=_("physician")
+    )
+    appointment = models.ForeignKey(
+        Appointment,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="phones",
+        verbose_name=_("appointment"),
+    )
+    municipality = models.ForeignKey(
+        Municipality,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="phones",
+        verbose_name=_("municipality"),
+    )
+
+    objects = PhoneQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("phone number")
+        verbose_name_plural = _("phone numbers")
+        constraints = [
+            # A number belongs to exactly one owner: a physician, an appointment or a municipality.
+            models.CheckConstraint(
+                condition=(
+                    Q(physician__isnull=False, appointment__isnull=True, municipality__isnull=True)
+                    | Q(physician__isnull=True, appointment__isnull=False, municipality__isnull=True)
+                    | Q(physician__isnull=True, appointment__isnull=True, municipality__isnull=False)
+                ),
+                name="phone_has_exactly_one_owner",
+            ),
+        ]
+
+    def __str__(self):
+        return format_phone(self.number)
+
+    @property
+    def is_public(self):
+        return self.visibility == Visibility.PUBLIC

@@ -1,0 +1,77 @@
+"""Reference data: Norway's offices, counties and municipalities from SSB's classifications.
+
+The CSV files in `registry/data/` are copied from the project's verified reference set; SOURCES.md
+beside them credits Statistisk sentralbyrå (SSB, NLOD) and Kartverket (CC BY 4.0).
+Functions here take the model classes as arguments so that a data migration can pass its
+historical models (`apps.get_model`) and the sync command the real ones.
+"""
+
+import csv
+import datetime
+import re
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+# The date the current set of 357 municipality numbers took effect (the 2024 county reform).
+CURRENT_SET_VALID_FROM = datetime.date(2024, 1, 1)
+
+# SSB adds the county in brackets to the two names shared by two municipalities ("Herøy (Nordland)").
+_COUNTY_SUFFIX = re.compile(r"\s*\([^)]*\)\s*$")
+
+
+def read_csv(path):
+    """Return the rows of a UTF-8 CSV file (BOM tolerated) as dicts with stripped values."""
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        return [{key.strip(): (value or "").strip() for key, value in row.items()} for row in csv.DictReader(handle)]
+
+
+def official_name(ssb_name):
+    """Return the official name: SSB's disambiguating "(county)" suffix removed."""
+    return _COUNTY_SUFFIX.sub("", ssb_name)
+
+
+def parallel_names(alternative_names):
+    """Return SSB's " | "-separated parallel names in the registry's "|" form."""
+    return "|".join(part.strip() for part in alternative_names.split("|") if part.strip())
+
+
+def municipality_fields(row):
+    """Return the Municipality field values described by one row of an SSB municipality list."""
+    return {
+        "name": official_name(row["navn"]),
+        "parallel_names": parallel_names(row.get("alternative_navn", "")),
+    }
+
+
+def load_reference_data(CountyGovernor, County, Municipality, data_dir=DATA_DIR):
+    """Create or update all offices, counties and municipalities; return how many of each exist.
+
+    Idempotent: matches on natural keys (office code, county number, municipality number).
+    """
+    county_office = {}
+    for row in read_csv(data_dir / "statsforvaltere.csv"):
+        office, _ = CountyGovernor.objects.update_or_create(
+            code=row["kode"], defaults={"name": row["navn"], "organisation_number": row["organisasjonsnummer"]}
+        )
+        for number in row["fylker"].split():
+            county_office[number] = office
+    counties = {}
+    for row in read_csv(data_dir / "fylker.csv"):
+        counties[row["fylkesnummer"]], _ = County.objects.update_or_create(
+            number=row["fylkesnummer"],
+            defaults={"name": row["fylkesnavn"], "county_governor": county_office[row["fylkesnummer"]]},
+        )
+    for row in read_csv(data_dir / "kommuner.csv"):
+        Municipality.objects.update_or_create(
+            number=row["kommunenummer"],
+            defaults={
+                **municipality_fields(row),
+                "county": counties[row["fylkesnummer"]],
+                "valid_from": CURRENT_SET_VALID_FROM,
+            },
+        )
+    return {
+        "county_governors": CountyGovernor.objects.count(),
+        "counties": County.objects.count(),
+        "municipalities": Municipality.objects.count(),
+    }

@@ -1,0 +1,62 @@
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.utils import translation
+
+from registry.models import Appointment, Phone, Physician, Role, Visibility
+from tests.factories import PhysicianFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def load(*args):
+    out = io.StringIO()
+    with translation.override("en"):
+        call_command("load_demo_data", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_demo_data_covers_the_cases_the_registry_exists_for(today):
+    output = load()
+    shared = Physician.objects.get(email="kari.fiktivsen@example.no")
+    assert sorted(shared.appointments.current().values_list("municipality__number", flat=True)) == [
+        "5042",
+        "5043",
+        "5044",
+        "5045",
+    ]
+    assert Appointment.objects.current().filter(role=Role.DEPUTY).exists()
+    assert Appointment.objects.current().filter(role=Role.INFECTION_CONTROL_PHYSICIAN).exists()
+    assert Phone.objects.filter(number__startswith="+46").exists()
+    assert Phone.objects.filter(visibility=Visibility.AUTHORITIES).exists()
+    # Bodø's chief physician left: a vacancy.
+    assert not Appointment.objects.current().filter(municipality__number="1804", role=Role.CHIEF_PHYSICIAN).exists()
+    assert Appointment.objects.filter(municipality__number="1804").exists()
+    user = get_user_model().objects.get(username="admin")
+    assert user.is_superuser and "Demo administrator: username 'admin'" in output
+
+
+def test_demo_data_is_idempotent():
+    load()
+    counts = (Physician.objects.count(), Appointment.objects.count(), Phone.objects.count())
+    load()
+    assert (Physician.objects.count(), Appointment.objects.count(), Phone.objects.count()) == counts
+
+
+def test_demo_admin_password_that_is_printed_works(client):
+    output = load()
+    password = output.split("password ")[1].strip().strip("'")
+    assert client.login(username="admin", password=password)
+
+
+def test_refuses_a_database_with_real_entries_unless_forced():
+    PhysicianFactory(email="ekte.lege@kommune.no")
+    with pytest.raises(CommandError, match="not demo data"):
+        load()
+    with pytest.raises(CommandError, match="ikke er demodata"), translation.override("nb"):
+        call_command("load_demo_data")
+    assert not Physician.objects.filter(email__endswith="@example.no").exists()
+    load("--force")
+    assert Physician.objects.filter(email__endswith="@example.no").exists()
