@@ -42,6 +42,7 @@ test: install-dev
 	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 check: install-dev
+	mkdir -p data
 	$(DEV_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 	$(DEV_ENV) $(BIN)/python manage.py check
 

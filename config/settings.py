@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "guardian",
     "import_export",
     "phonenumber_field",
+    "simple_history",
     "registry",
     "accounts",
     "imports",
@@ -41,6 +42,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Records the logged-in user on every history entry the request creates.
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from registry.phones import PhoneField, format_phone
 from registry.validators import (
@@ -43,6 +44,8 @@ class TrackedModel(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # The audit trail: every change, with who made it and the old and new values (django-simple-history).
+    history = HistoricalRecords(inherit=True)
 
     class Meta:
         abstract = True
@@ -328,11 +331,13 @@ class Phone(models.Model):
     )
 
     objects = PhoneQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["pk"]
         verbose_name = _("phone number")
         verbose_name_plural = _("phone numbers")
+        permissions = [("view_authorities_only", _("Can see phone numbers for authorities only"))]
         constraints = [
             # A number belongs to exactly one owner: a physician, an appointment or a municipality.
             models.CheckConstraint(
