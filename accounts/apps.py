@@ -1,7 +1,13 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = _("Accounts and access")
+
+    def ready(self):
+        from accounts import signals
+
+        post_migrate.connect(signals.ensure_roles_after_migrate, sender=self, dispatch_uid="accounts_ensure_roles")

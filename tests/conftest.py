@@ -27,3 +27,46 @@ def today(monkeypatch):
 
     monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: TODAY)
     return TODAY
+
+
+# People. Each fixture says what the person may see and do.
+
+
+@pytest.fixture
+def editor_trondelag(db):
+    """Edits the municipalities of Trøndelag (office `trondelag`), and nothing else."""
+    from accounts.services import add_editor
+
+    return add_editor(username="redaktor-trondelag", office_code="trondelag")[0]
+
+
+@pytest.fixture
+def editor_vestland(db):
+    """Edits the municipalities of Vestland (office `vestland`), and nothing else."""
+    from accounts.services import add_editor
+
+    return add_editor(username="redaktor-vestland", office_code="vestland")[0]
+
+
+@pytest.fixture
+def reader(db):
+    """A national reader (FHI): sees numbers for authorities only in the national list; edits nothing."""
+    from accounts.services import add_reader
+
+    return add_reader(username="leser-fhi")[0]
+
+
+@pytest.fixture
+def national_admin(db):
+    """A national administrator (Helsedirektoratet): every region, manages users."""
+    from accounts.services import add_national_admin
+
+    return add_national_admin(username="admin-hdir")[0]
+
+
+@pytest.fixture
+def anonymous():
+    """A visitor who is not logged in: sees the public list only, never a restricted number."""
+    from django.contrib.auth.models import AnonymousUser
+
+    return AnonymousUser()

@@ -1,0 +1,44 @@
+"""The registry's roles and the model-level permissions each holds.
+
+Model-level permissions let a role into the admin; which rows an editor sees and changes comes from
+the object permissions on municipalities (see `accounts.access`).
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+# Group names are stable identifiers (setup scripts and tests refer to them); they are shown as is.
+NATIONAL_ADMINS = "Nasjonale administratorer"
+NATIONAL_READERS = "Nasjonale lesere"
+EDITORS_PREFIX = "Redaktører: "
+
+# The object permission an office's editors hold on each of its municipalities.
+MUNICIPALITY_PERMISSION = "change_municipality"
+
+REGISTRY_MODELS = ("countygovernor", "county", "municipality", "physician", "appointment", "phone")
+
+EDITOR_PERMISSIONS = [
+    ("registry", "view_countygovernor"),
+    ("registry", "view_county"),
+    ("registry", "view_municipality"),
+    ("registry", "change_municipality"),
+    *[
+        ("registry", f"{action}_{model}")
+        for model in ("physician", "appointment", "phone")
+        for action in ("view", "add", "change", "delete")
+    ],
+    ("registry", "view_authorities_only"),
+]
+
+READER_PERMISSIONS = [("registry", "view_authorities_only")]
+
+NATIONAL_ADMIN_PERMISSIONS = [
+    *[("registry", f"{action}_{model}") for model in REGISTRY_MODELS for action in ("view", "add", "change", "delete")],
+    ("registry", "view_authorities_only"),
+    *[("auth", f"{action}_{model}") for model in ("user", "group") for action in ("view", "add", "change", "delete")],
+    *[("accounts", f"{action}_officeeditors") for action in ("view", "add", "change", "delete")],
+]
+
+ROLE_DESCRIPTIONS = {
+    NATIONAL_ADMINS: _("All regions; manages users and office membership."),
+    NATIONAL_READERS: _("Sees numbers for authorities only in the national list; edits nothing."),
+}
