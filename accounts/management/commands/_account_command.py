@@ -9,6 +9,9 @@ class AccountCommand(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("username")
         parser.add_argument("--email", help="The person's e-mail address")
+        parser.add_argument(
+            "--reset-password", action="store_true", help="Give an existing account a new random password, printed"
+        )
 
     def create(self, **options):
         raise NotImplementedError
