@@ -5,7 +5,7 @@ from django.db.models import Count, Prefetch, Q
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
-from django.utils.translation import gettext as _gettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -50,7 +50,7 @@ class TrackedAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
         # `queryset` comes from get_queryset, so it holds only entries this user may edit.
         count = services.confirm_entries(entries=queryset, by=request.user)
         self.message_user(
-            request, _gettext("%(count)s entries confirmed as correct.") % {"count": count}, messages.SUCCESS
+            request, gettext("%(count)s entries confirmed as correct.") % {"count": count}, messages.SUCCESS
         )
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):

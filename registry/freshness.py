@@ -73,7 +73,7 @@ def freshness_report(*, municipalities=None, now=None, days=None):
     """Return a FreshnessReport per office for `municipalities` (a queryset; default all).
 
     Entries count as stale when not confirmed within `days` (default REGISTRY_STALE_AFTER_DAYS).
-    Only active municipalities and appointments not yet ended are reported. Seven queries.
+    Only active municipalities and appointments not yet ended are reported. Six queries.
     """
     now = now or timezone.now()
     days = stale_after_days() if days is None else days

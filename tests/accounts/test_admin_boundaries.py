@@ -511,3 +511,23 @@ def test_a_change_through_the_admin_can_end_an_own_appointment(trondelag_client,
     assert response.status_code == 302
     appointment.refresh_from_db()
     assert appointment.end_date == datetime.date(2025, 6, 30)
+
+
+def test_only_national_admins_get_the_deleted_entries_link(trondelag_client, national_client):
+    deleted = url("appointment_deleted")
+    assert deleted in national_client.get(url("appointment_changelist")).content.decode()
+    page = trondelag_client.get(url("appointment_changelist")).content.decode()
+    assert deleted not in page and reverse("admin:registry_freshness") in page
+
+
+def test_every_list_and_page_shows_the_responsible_office(trondelag_client, own):
+    office = "Statsforvalteren i Trøndelag"
+    for name in ("appointment", "physician", "municipality", "phone"):
+        assert office in trondelag_client.get(url(f"{name}_changelist")).content.decode(), name
+    for name, obj in (
+        ("appointment", own["appointment"]),
+        ("physician", own["physician"]),
+        ("phone", own["physician_phone"]),
+    ):
+        assert office in trondelag_client.get(url(f"{name}_change", obj.pk)).content.decode(), name
+    assert office in trondelag_client.get(url("municipality_change", own["municipality"].pk)).content.decode()

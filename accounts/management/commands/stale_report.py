@@ -1,10 +1,12 @@
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mass_mail
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from accounts.services import office_by_code
 from registry.freshness import freshness_report
 
 
@@ -39,12 +41,13 @@ class Command(BaseCommand):
     def handle(self, *args, email, days, office, **options):
         if days is not None and days < 1:
             raise CommandError(_("--days must be 1 or more."))
-        report = freshness_report(days=days)
-        parts = report.offices
         if office:
-            parts = [part for part in parts if part.office.code == office]
-            if not parts:
-                raise CommandError(_("There is no office with the code %(code)r.") % {"code": office})
+            try:
+                office = office_by_code(office)
+            except ValidationError as error:
+                raise CommandError(" ".join(error.messages)) from None
+        report = freshness_report(days=days)
+        parts = [part for part in report.offices if office is None or part.office == office]
         for part in parts:
             self.stdout.write("\n".join(report.lines(part)) + "\n")
         if email:
@@ -52,19 +55,20 @@ class Command(BaseCommand):
 
     def send(self, report, parts):
         addresses = editor_addresses([part.office for part in parts])
-        messages = []
-        with translation.override(settings.LANGUAGE_CODE):
-            for part in parts:
-                if part.is_empty:
-                    continue
-                recipients = addresses.get(part.office.pk)
-                if not recipients:
-                    self.stderr.write(
-                        _("%(office)s has no editor with an e-mail address; nothing sent.") % {"office": part.office}
-                    )
-                    continue
+        messages, unreachable = [], []
+        for part in parts:
+            recipients = addresses.get(part.office.pk)
+            if part.is_empty:
+                continue
+            if not recipients:
+                unreachable.append(part.office)
+                continue
+            # The e-mail is in the site's language, whatever the language of the shell running cron.
+            with translation.override(settings.LANGUAGE_CODE):
                 subject = _("Kommuneoverlegeregisteret: entries to confirm for %(office)s") % {"office": part.office}
                 body = "\n".join(report.lines(part))
-                messages.append((subject, body, settings.DEFAULT_FROM_EMAIL, recipients))
+            messages.append((subject, body, settings.DEFAULT_FROM_EMAIL, recipients))
+        for office in unreachable:
+            self.stderr.write(_("%(office)s has no editor with an e-mail address; nothing sent.") % {"office": office})
         sent = send_mass_mail(messages, fail_silently=False)
         self.stdout.write(_("E-mail sent to %(count)s office(s).") % {"count": sent})
