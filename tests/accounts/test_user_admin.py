@@ -89,7 +89,7 @@ def test_reset_password_gives_an_existing_account_a_new_password(editor_trondela
     out = io.StringIO()
     with translation.override("en"):
         call_command("add_editor", editor_trondelag.username, "trondelag", "--reset-password", stdout=out)
-    password = out.getvalue().split("Initial password: ")[1].split(" ")[0]
+    password = out.getvalue().split("New password: ")[1].split(" ")[0]
     editor_trondelag.refresh_from_db()
     assert editor_trondelag.check_password(password) and not editor_trondelag.check_password(
         "old password that is long"
