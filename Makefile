@@ -30,8 +30,15 @@ migrate: install
 	mkdir -p data
 	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
 
+# Two demo editors, one per region, to try the office boundaries: each sees only its own municipalities.
+DEMO_EDITORS := demo-trondelag:trondelag demo-vestland:vestland
+
 demo: migrate
 	$(DEV_ENV) $(BIN)/python manage.py load_demo_data
+	@for pair in $(DEMO_EDITORS); do \
+		$(DEV_ENV) $(BIN)/python manage.py add_editor $${pair%%:*} $${pair##*:} --email $${pair%%:*}@example.no --reset-password \
+		|| exit 1; \
+	done
 
 serve:
 	$(DEV_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000

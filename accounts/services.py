@@ -96,11 +96,11 @@ def office_by_code(code):
         ) from None
 
 
-def _account(username, email):
-    """Return (user, initial password or None): a new user gets a random password to hand over."""
+def _account(username, email, reset_password=False):
+    """Return (user, initial password or None): a new user (or a reset one) gets a random password to hand over."""
     user, created = get_user_model().objects.get_or_create(username=username)
     password = None
-    if created:
+    if created or reset_password:
         password = secrets.token_urlsafe(12)
         user.set_password(password)
     if email:
@@ -110,11 +110,11 @@ def _account(username, email):
 
 
 @transaction.atomic
-def add_editor(*, username, office_code, email=None):
+def add_editor(*, username, office_code, email=None, reset_password=False):
     """Create or update an editor of the office with `office_code`; return (user, initial password or None)."""
     office = office_by_code(office_code)
     ensure_roles()
-    user, password = _account(username, email)
+    user, password = _account(username, email, reset_password)
     user.is_staff = True
     user.save()
     user.groups.add(office.editors.group)
@@ -122,20 +122,20 @@ def add_editor(*, username, office_code, email=None):
 
 
 @transaction.atomic
-def add_reader(*, username, email=None):
+def add_reader(*, username, email=None, reset_password=False):
     """Create or update a national reader (FHI, Helsedirektoratet); return (user, initial password or None)."""
     ensure_roles()
-    user, password = _account(username, email)
+    user, password = _account(username, email, reset_password)
     user.save()
     user.groups.add(Group.objects.get(name=roles.NATIONAL_READERS))
     return user, password
 
 
 @transaction.atomic
-def add_national_admin(*, username, email=None):
+def add_national_admin(*, username, email=None, reset_password=False):
     """Create or update a national administrator (Helsedirektoratet); return (user, initial password or None)."""
     ensure_roles()
-    user, password = _account(username, email)
+    user, password = _account(username, email, reset_password)
     user.is_staff = True
     user.save()
     user.groups.add(Group.objects.get(name=roles.NATIONAL_ADMINS))

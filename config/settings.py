@@ -7,9 +7,10 @@ their own environment. See .env.example for every variable.
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from config.env import env_bool, env_list, env_required, env_str
+from config.env import env_bool, env_int, env_list, env_required, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = BASE_DIR / "data"
@@ -108,3 +109,14 @@ GUARDIAN_RAISE_403 = True
 
 EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", default="kommuneoverlegeregisteret@localhost")
+# The SMTP server for the monthly stale report (ignored by the console backend used in development).
+EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", default="localhost")
+EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env_str("DJANGO_EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", default=False)
+
+# An entry not confirmed ("bekreftet") within this many days is listed as stale (default about 6 months).
+REGISTRY_STALE_AFTER_DAYS = env_int("REGISTRY_STALE_AFTER_DAYS", default=182)
+if REGISTRY_STALE_AFTER_DAYS < 1:
+    raise ImproperlyConfigured(f"REGISTRY_STALE_AFTER_DAYS must be 1 or more; got {REGISTRY_STALE_AFTER_DAYS}.")

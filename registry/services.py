@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_update_with_history
 
 from registry.models import County, Municipality
 from registry.reference import municipality_fields
@@ -148,3 +149,26 @@ def sync_municipalities(*, rows, on=None, dry_run=False):
     if dry_run:
         transaction.set_rollback(True)
     return report
+
+
+def confirm_entries(*, entries, by, now=None):
+    """Mark `entries` (rows of one TrackedModel) as confirmed correct by `by`; return how many.
+
+    Confirming is not a change of content, so "last changed" stays; the history records who
+    confirmed and when. One bulk update and one bulk insert into the history, whatever the number.
+    """
+    entries = list(entries)
+    if not entries:
+        return 0
+    moment = now or timezone.now()
+    for entry in entries:
+        entry.verified_at, entry.verified_by = moment, by
+    bulk_update_with_history(
+        entries,
+        type(entries[0]),
+        ["verified_at", "verified_by"],
+        default_user=by,
+        default_change_reason=_("Confirmed as correct"),
+        default_date=moment,
+    )
+    return len(entries)

@@ -9,5 +9,7 @@ class Command(AccountCommand):
         super().add_arguments(parser)
         parser.add_argument("office_code", help="For example trondelag or vestland")
 
-    def create(self, *, username, office_code, email, **options):
-        return services.add_editor(username=username, office_code=office_code, email=email)
+    def create(self, *, username, office_code, email, reset_password, **options):
+        return services.add_editor(
+            username=username, office_code=office_code, email=email, reset_password=reset_password
+        )

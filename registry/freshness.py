@@ -1,0 +1,114 @@
+"""Freshness: per office, the entries nobody has confirmed lately and the municipalities missing a key role.
+
+Used by the admin's freshness page and the `stale_report` command. A fixed number of queries,
+whatever the number of offices or entries.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from registry.models import Appointment, CountyGovernor, Municipality, Role
+
+
+@dataclass
+class OfficeFreshness:
+    office: CountyGovernor
+    municipalities: list = field(default_factory=list)  # function contacts not confirmed lately
+    appointments: list = field(default_factory=list)  # current or future, not confirmed lately
+    physicians: list = field(default_factory=list)  # serving here, not confirmed lately
+    without_chief: list = field(default_factory=list)  # active municipalities with no current chief physician
+    without_deputy: list = field(default_factory=list)  # active municipalities with no current deputy
+
+    @property
+    def is_empty(self):
+        return not (
+            self.municipalities or self.appointments or self.physicians or self.without_chief or self.without_deputy
+        )
+
+
+@dataclass
+class FreshnessReport:
+    cutoff: datetime.datetime
+    days: int
+    offices: list
+
+    def lines(self, office_freshness):
+        """The report of one office as plain text lines (the command's output and the e-mail body)."""
+        part = office_freshness
+        out = [part.office.name, "=" * len(part.office.name)]
+        if part.is_empty:
+            return [*out, _("Everything is confirmed, and every municipality has a chief physician and a deputy.")]
+        since = date_format(timezone.localtime(self.cutoff).date(), "SHORT_DATE_FORMAT")
+        sections = [
+            (_("No current chief physician"), [str(m) for m in part.without_chief]),
+            (_("No current deputy"), [str(m) for m in part.without_deputy]),
+            (_("Appointments not confirmed since %(date)s") % {"date": since}, [str(a) for a in part.appointments]),
+            (_("Physicians not confirmed since %(date)s") % {"date": since}, [str(p) for p in part.physicians]),
+            (
+                _("Municipalities (function contacts) not confirmed since %(date)s") % {"date": since},
+                [str(m) for m in part.municipalities],
+            ),
+        ]
+        for title, items in sections:
+            if items:
+                out += ["", f"{title} ({len(items)}):", *[f"  - {item}" for item in items]]
+        return out
+
+
+def stale_after_days():
+    return settings.REGISTRY_STALE_AFTER_DAYS
+
+
+def _not_confirmed_since(cutoff, prefix=""):
+    return Q(**{f"{prefix}verified_at__isnull": True}) | Q(**{f"{prefix}verified_at__lt": cutoff})
+
+
+def freshness_report(*, municipalities=None, now=None, days=None):
+    """Return a FreshnessReport per office for `municipalities` (a queryset; default all).
+
+    Entries count as stale when not confirmed within `days` (default REGISTRY_STALE_AFTER_DAYS).
+    Only active municipalities and appointments not yet ended are reported. Six queries.
+    """
+    now = now or timezone.now()
+    days = stale_after_days() if days is None else days
+    cutoff = now - datetime.timedelta(days=days)
+    today = timezone.localdate()
+    scope = Municipality.objects.active(on=today)
+    if municipalities is not None:
+        scope = scope.filter(pk__in=municipalities.values("pk"))
+    open_appointments = Appointment.objects.exclude(end_date__lt=today).filter(municipality__in=scope.values("pk"))
+    current = Appointment.objects.on(today)
+    offices = {
+        office.pk: OfficeFreshness(office)
+        for office in CountyGovernor.objects.filter(counties__municipalities__in=scope.values("pk")).distinct()
+    }
+
+    def office_of(municipality):
+        return offices[municipality.county.county_governor_id]
+
+    for municipality in scope.filter(_not_confirmed_since(cutoff)).with_office():
+        office_of(municipality).municipalities.append(municipality)
+    with_office = ("physician", "municipality__county__county_governor")
+    for appointment in open_appointments.filter(_not_confirmed_since(cutoff)).select_related(*with_office):
+        office_of(appointment.municipality).appointments.append(appointment)
+    seen = set()
+    for appointment in (
+        open_appointments.filter(_not_confirmed_since(cutoff, "physician__"))
+        .select_related(*with_office)
+        .order_by("physician__name", "physician_id")
+    ):
+        part = office_of(appointment.municipality)
+        if (part.office.pk, appointment.physician_id) not in seen:
+            seen.add((part.office.pk, appointment.physician_id))
+            part.physicians.append(appointment.physician)
+    for role, attribute in ((Role.CHIEF_PHYSICIAN, "without_chief"), (Role.DEPUTY, "without_deputy")):
+        filled = current.filter(role=role).values("municipality")
+        for municipality in scope.exclude(pk__in=filled).with_office():
+            getattr(office_of(municipality), attribute).append(municipality)
+    return FreshnessReport(cutoff=cutoff, days=days, offices=sorted(offices.values(), key=lambda o: o.office.name))
