@@ -2,13 +2,15 @@
 
 The validators change when the data changes (any saved or deleted municipality, physician,
 appointment or phone leaves a history row), when the day changes (appointments start and end at
-midnight), with the language, and with whether the reader sees numbers for authorities only.
+midnight), with the language, with whether the reader sees numbers for authorities only, and with
+the user and CSRF cookie (the page names who is logged in and carries a token for its forms).
 """
 
 import datetime
 import hashlib
 from functools import wraps
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -56,6 +58,9 @@ def list_etag(request, *args, **kwargs):
             timezone.localdate().isoformat(),
             get_language() or "",
             "restricted" if sees_restricted_numbers(request.user) else "public",
+            # The header names the logged-in user, and the forms carry a CSRF token tied to the cookie.
+            str(request.user.pk or ""),
+            request.COOKIES.get(settings.CSRF_COOKIE_NAME, ""),
         ]
     )
     return hashlib.sha256(key.encode()).hexdigest()[:32]
