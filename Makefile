@@ -8,7 +8,7 @@ DEV_ENV := DJANGO_DEBUG=1 DJANGO_EMAIL_BACKEND=django.core.mail.backends.console
 TEST_ENV := DJANGO_DEBUG=0 DJANGO_SECRET_KEY=test-only-secret-key-test-only-secret-key-0123456789 \
 	DJANGO_ALLOWED_HOSTS=testserver,localhost,127.0.0.1
 
-.PHONY: run test install install-dev migrate demo serve check lint messages clean
+.PHONY: run test install install-dev migrate demo serve check lint messages clean bench bench-search
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,14 @@ lint: install-dev
 messages: install-dev
 	$(DEV_ENV) $(BIN)/python manage.py makemessages -l nb --ignore=.venv --ignore=data
 	$(DEV_ENV) $(BIN)/python manage.py compilemessages -l nb --ignore=.venv
+
+# Speed targets, measured on PostgreSQL. Each bench-* target prints its figures; bench runs them all.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/registry_bench_search
+
+bench: bench-search
+
+bench-search: install-dev
+	$(TEST_ENV) DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} $(BIN)/python bench/search.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

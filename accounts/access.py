@@ -1,5 +1,6 @@
 """The access rules, written once. Views, admin classes and imports call these; they never decide access themselves."""
 
+from django.conf import settings
 from guardian.shortcuts import get_objects_for_user
 
 from accounts.roles import MUNICIPALITY_PERMISSION, NATIONAL_ADMINS
@@ -37,3 +38,13 @@ def municipalities_for(user):
     return get_objects_for_user(
         user, f"registry.{MUNICIPALITY_PERMISSION}", klass=Municipality, accept_global_perms=False, with_superuser=False
     )
+
+
+def may_view_list(user):
+    """Return True when `user` may read the national list, its exports and its API.
+
+    Open to everyone unless the deployment sets REGISTRY_LIST_REQUIRES_LOGIN; then only to logged-in users.
+    """
+    if not settings.REGISTRY_LIST_REQUIRES_LOGIN:
+        return True
+    return bool(user and user.is_authenticated and user.is_active)

@@ -30,6 +30,9 @@ INSTALLED_APPS = [
     "import_export",
     "phonenumber_field",
     "simple_history",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
     "registry",
     "accounts",
     "imports",
@@ -87,6 +90,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "registry:list"
+LOGOUT_REDIRECT_URL = "registry:list"
+
 LANGUAGE_CODE = "nb"
 LANGUAGES = [("nb", _("Norwegian Bokmål")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -120,3 +127,23 @@ EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", default=False)
 REGISTRY_STALE_AFTER_DAYS = env_int("REGISTRY_STALE_AFTER_DAYS", default=182)
 if REGISTRY_STALE_AFTER_DAYS < 1:
     raise ImproperlyConfigured(f"REGISTRY_STALE_AFTER_DAYS must be 1 or more; got {REGISTRY_STALE_AFTER_DAYS}.")
+
+# The national list is public unless a deployment must restrict it (the sector's own register is login-only).
+# Numbers marked "authorities only" are never public either way (accounts.access.sees_restricted_numbers).
+REGISTRY_LIST_REQUIRES_LOGIN = env_bool("REGISTRY_LIST_REQUIRES_LOGIN", default=False)
+
+# The JSON API (registry/api): read-only, JSON only, the session login of the site, OpenAPI by drf-spectacular.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Kommuneoverlegeregisteret API",
+    "DESCRIPTION": "The national list of municipal chief physicians: who to call in each municipality.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["registry.api.permissions.ListAccess"],
+}

@@ -13,12 +13,20 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from registry.phones import PhoneField, format_phone
+from registry.search import municipality_search_text, physician_search_text
 from registry.validators import (
     validate_county_number,
     validate_hpr_number,
     validate_municipality_number,
     validate_organisation_number,
 )
+
+
+def with_search_text(update_fields, sources):
+    """Return `update_fields` plus "search_text" when a field it is computed from is being saved."""
+    if update_fields is None or not sources & set(update_fields):
+        return update_fields
+    return {*update_fields, "search_text"}
 
 
 class TrackedModel(models.Model):
@@ -100,6 +108,27 @@ class MunicipalityQuerySet(models.QuerySet):
     def with_office(self):
         return self.select_related("county__county_governor")
 
+    def with_current(self, role):
+        """Municipalities with someone published in `role` today."""
+        return self.filter(
+            models.Exists(Appointment.objects.published().filter(municipality=models.OuterRef("pk"), role=role))
+        )
+
+    def without_current(self, role):
+        """Municipalities with nobody published in `role` today: vacancies, which lists must show."""
+        return self.exclude(
+            models.Exists(Appointment.objects.published().filter(municipality=models.OuterRef("pk"), role=role))
+        )
+
+    def not_confirmed_since(self, cutoff):
+        """Municipalities whose entry was not confirmed at or after `cutoff` (see `Municipality.last_confirmed`)."""
+        current = Appointment.objects.published().filter(municipality=models.OuterRef("pk"))
+        return self.filter(
+            models.Exists(current.filter(Q(verified_at__isnull=True) | Q(verified_at__lt=cutoff)))
+            | Q(verified_at__lt=cutoff)
+            | (Q(verified_at__isnull=True) & ~models.Exists(current))
+        )
+
 
 class Municipality(TrackedModel):
     """A kommune. The number is its key; a reform ends it (`valid_to`) rather than deleting it."""
@@ -137,6 +166,8 @@ class Municipality(TrackedModel):
     role_email = models.EmailField(
         _("role mailbox"), blank=True, help_text=_("For example kommuneoverlege@example.kommune.no")
     )
+    # Folded words of the number and names (registry.search), kept by save(): the list searches it.
+    search_text = models.TextField(editable=False, blank=True, default="")
 
     objects = MunicipalityQuerySet.as_manager()
 
@@ -159,6 +190,13 @@ class Municipality(TrackedModel):
     def __str__(self):
         return f"{self.number} {self.name}"
 
+    def save(self, *args, **kwargs):
+        self.search_text = municipality_search_text(
+            number=self.number, name=self.name, parallel_names=self.parallel_names
+        )
+        kwargs["update_fields"] = with_search_text(kwargs.get("update_fields"), {"number", "name", "parallel_names"})
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self):
         return reverse("admin:registry_municipality_change", args=[self.pk])
 
@@ -169,6 +207,18 @@ class Municipality(TrackedModel):
     def is_active(self, on=None):
         day = on or timezone.localdate()
         return not (self.valid_from and self.valid_from > day) and not (self.valid_to and self.valid_to < day)
+
+    def entry_confirmed_at(self, current_appointments):
+        """When the municipality's entry as a whole was last confirmed, or None if some part never was.
+
+        The entry is its current appointments, plus the municipality's own contact details once they
+        have been confirmed (or when there is no appointment, so that a vacancy can be confirmed too).
+        The oldest confirmation counts. `MunicipalityQuerySet.not_confirmed_since` is the same rule in SQL.
+        """
+        parts = [appointment.verified_at for appointment in current_appointments]
+        if self.verified_at or not parts:
+            parts.append(self.verified_at)
+        return None if None in parts else min(parts)
 
     @property
     def county_governor(self):
@@ -190,6 +240,8 @@ class Physician(TrackedModel):
         validators=[validate_hpr_number],
         help_text=_("The number in the national health personnel register (Helsepersonellregisteret)."),
     )
+    # Folded words of the name (registry.search), kept by save(): the list searches it.
+    search_text = models.TextField(editable=False, blank=True, default="")
 
     class Meta:
         ordering = ["name"]
@@ -210,6 +262,8 @@ class Physician(TrackedModel):
         # An empty HPR number means unknown; storing "" would collide with the next unknown one.
         if not self.hpr_number:
             self.hpr_number = None
+        self.search_text = physician_search_text(name=self.name)
+        kwargs["update_fields"] = with_search_text(kwargs.get("update_fields"), {"name"})
         super().save(*args, **kwargs)
 
 

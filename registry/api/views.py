@@ -1,0 +1,61 @@
+"""The read-only JSON API: the same search, filters and visibility rules as the national list."""
+
+from django.shortcuts import get_object_or_404
+from django.utils.decorators import method_decorator
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+
+from accounts.access import sees_restricted_numbers
+from registry.api.permissions import ListAccess
+from registry.api.serializers import MunicipalitySerializer
+from registry.conditional import conditional_list
+from registry.directory import build_entries
+from registry.filters import MunicipalityFilter
+from registry.models import Municipality
+
+
+class MunicipalityPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    # The whole country fits in one page when asked for.
+    max_page_size = 400
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Search the national list", description="Active municipalities, by number."),
+    retrieve=extend_schema(summary="One municipality, also a ceased one (then without contacts)"),
+)
+class MunicipalityViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = MunicipalitySerializer
+    permission_classes = [ListAccess]
+    pagination_class = MunicipalityPagination
+    # Declared so the schema documents the filters; list() applies them with the page's own search.
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = MunicipalityFilter
+    lookup_field = "number"
+    lookup_value_regex = "[0-9]{4}"
+
+    def get_queryset(self):
+        return Municipality.objects.active().with_office()
+
+    def entries(self, municipalities):
+        return build_entries(municipalities, include_restricted=sees_restricted_numbers(self.request.user))
+
+    @method_decorator(conditional_list)
+    def list(self, request, *args, **kwargs):
+        filterset = MunicipalityFilter(request.query_params, request=request)
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        page = self.paginate_queryset(filterset.results())
+        serializer = self.get_serializer(self.entries(page), many=True)
+        return self.get_paginated_response(serializer.data)
+
+    @method_decorator(conditional_list)
+    def retrieve(self, request, number=None, *args, **kwargs):
+        municipality = get_object_or_404(Municipality.objects.with_office(), number=number)
+        (entry,) = self.entries([municipality])
+        return Response(self.get_serializer(entry).data)

@@ -1,0 +1,57 @@
+"""How complete the national list is, per office: where Helsedirektoratet must ask for entries."""
+
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef
+
+from registry.directory import confirmation_cutoff
+from registry.models import Appointment, Municipality, Role
+
+
+@dataclass
+class Coverage:
+    """Counts for one office (or the whole country when `office` is None)."""
+
+    office: object
+    total: int = 0
+    with_chief_physician: int = 0
+    with_deputy: int = 0
+    confirmed: int = 0
+
+    @property
+    def without_chief_physician(self):
+        return self.total - self.with_chief_physician
+
+    @property
+    def without_deputy(self):
+        return self.total - self.with_deputy
+
+    @property
+    def not_confirmed(self):
+        return self.total - self.confirmed
+
+    @property
+    def is_complete(self):
+        return self.total == self.with_chief_physician == self.with_deputy == self.confirmed
+
+
+def coverage_by_office(today=None):
+    """Return (one Coverage per office, by name; the national Coverage). Two queries."""
+    active = Municipality.objects.active(on=today)
+    published = Appointment.objects.published().filter(municipality=OuterRef("pk"))
+    municipalities = active.with_office().annotate(
+        has_chief_physician=Exists(published.filter(role=Role.CHIEF_PHYSICIAN)),
+        has_deputy=Exists(published.filter(role=Role.DEPUTY)),
+    )
+    stale = set(active.not_confirmed_since(confirmation_cutoff(today)).values_list("pk", flat=True))
+    offices = {}
+    national = Coverage(office=None)
+    for municipality in municipalities:
+        office = municipality.county.county_governor
+        row = offices.setdefault(office.pk, Coverage(office=office))
+        for counts in (row, national):
+            counts.total += 1
+            counts.with_chief_physician += municipality.has_chief_physician
+            counts.with_deputy += municipality.has_deputy
+            counts.confirmed += municipality.pk not in stale
+    return sorted(offices.values(), key=lambda row: row.office.name), national

@@ -1,0 +1,16 @@
+from django.urls import include, path, re_path
+
+from registry import views
+
+app_name = "registry"
+
+urlpatterns = [
+    path("", views.national_list, name="list"),
+    path("resultater/", views.results, name="results"),
+    re_path(r"^kommune/(?P<number>[0-9]{1,4})/$", views.municipality_detail, name="municipality-detail"),
+    path("eksport.csv", views.export_csv, name="export-csv"),
+    path("eksport.xlsx", views.export_xlsx, name="export-xlsx"),
+    path("dekning/", views.coverage, name="coverage"),
+    path("api/", views.api_docs, name="api-docs"),
+    path("api/", include("registry.api.urls")),
+]
