@@ -3,6 +3,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from registry.concurrency import OptimisticLockingAdminMixin, OptimisticLockingInlineMixin
 from registry.models import (
     Appointment,
     County,
@@ -18,8 +19,11 @@ from registry.phones import format_phone
 TRACKING_FIELDS = ("updated_at", "updated_by", "verified_at", "verified_by")
 
 
-class TrackedAdmin(admin.ModelAdmin):
-    """Records who changed an entry last, also when the change comes through an inline."""
+class TrackedAdmin(OptimisticLockingAdminMixin, admin.ModelAdmin):
+    """Records who changed an entry last, also when the change comes through an inline.
+
+    A save is refused when someone else saved the entry after the form was opened (registry.concurrency).
+    """
 
     def get_readonly_fields(self, request, obj=None):
         return (*super().get_readonly_fields(request, obj), *TRACKING_FIELDS)
@@ -50,7 +54,7 @@ class MunicipalityPhoneInline(PhoneInline):
     verbose_name_plural = _("function phone numbers (e.g. 24/7 on-call)")
 
 
-class AppointmentInline(admin.TabularInline):
+class AppointmentInline(OptimisticLockingInlineMixin, admin.TabularInline):
     model = Appointment
     extra = 0
     fields = ("physician", "municipality", "role", "start_date", "end_date", "note")
