@@ -4,9 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 # Development conveniences are switched on here, never by default in settings.
-DEV_ENV := DJANGO_DEBUG=1 DJANGO_EMAIL_BACKEND=django.core.mail.backends.console.EmailBackend
+DEV_ENV := DJANGO_DEBUG=1 DJANGO_EMAIL_BACKEND=django.core.mail.backends.console.EmailBackend REGISTRY_REQUIRE_2FA=0
+# The tests run the production settings, except: plain HTTP, no collected static files, and no second
+# factor unless a test turns it on.
 TEST_ENV := DJANGO_DEBUG=0 DJANGO_SECRET_KEY=test-only-secret-key-test-only-secret-key-0123456789 \
-	DJANGO_ALLOWED_HOSTS=testserver,localhost,127.0.0.1
+	DJANGO_ALLOWED_HOSTS=testserver,localhost,127.0.0.1 DJANGO_SECURE_SSL_REDIRECT=0 DJANGO_STATIC_HASHED=0 \
+	REGISTRY_REQUIRE_2FA=0
 
 .PHONY: run test install install-dev migrate demo serve check lint messages clean
 
