@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -19,11 +21,24 @@ from registry.phones import format_phone
 TRACKING_FIELDS = ("updated_at", "updated_by", "verified_at", "verified_by")
 
 
+class SafeChangeList(ChangeList):
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except OverflowError as error:
+            # A date hierarchy year of 20 digits overflows in Django's own code; treat it as the bad
+            # lookup it is (the admin then shows the list with "?e=1"), not as a server error.
+            raise IncorrectLookupParameters(error) from error
+
+
 class TrackedAdmin(OptimisticLockingAdminMixin, admin.ModelAdmin):
     """Records who changed an entry last, also when the change comes through an inline.
 
     A save is refused when someone else saved the entry after the form was opened (registry.concurrency).
     """
+
+    def get_changelist(self, request, **kwargs):
+        return SafeChangeList
 
     def get_readonly_fields(self, request, obj=None):
         return (*super().get_readonly_fields(request, obj), *TRACKING_FIELDS)

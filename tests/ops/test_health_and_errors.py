@@ -60,3 +60,8 @@ def test_a_form_without_csrf_token_gives_the_norwegian_403():
     client = Client(enforce_csrf_checks=True)
     response = client.post("/admin/login/", {"username": "x", "password": "y"})
     assert response.status_code == 403 and "Skjemaet kunne ikke sendes" in response.content.decode()
+
+
+def test_a_nul_character_in_the_query_string_gives_the_norwegian_400(admin_client):
+    response = admin_client.get("/admin/registry/physician/?q=%00")
+    assert response.status_code == 400 and "Forespørselen kunne ikke forstås" in response.content.decode()
