@@ -4,11 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 # Development conveniences are switched on here, never by default in settings.
-DEV_ENV := DJANGO_DEBUG=1 DJANGO_EMAIL_BACKEND=django.core.mail.backends.console.EmailBackend
+DEV_ENV := DJANGO_DEBUG=1 DJANGO_EMAIL_BACKEND=django.core.mail.backends.console.EmailBackend REGISTRY_REQUIRE_2FA=0
+# The tests run the production settings, except: plain HTTP, no collected static files, and no second
+# factor unless a test turns it on.
 TEST_ENV := DJANGO_DEBUG=0 DJANGO_SECRET_KEY=test-only-secret-key-test-only-secret-key-0123456789 \
-	DJANGO_ALLOWED_HOSTS=testserver,localhost,127.0.0.1
+	DJANGO_ALLOWED_HOSTS=testserver,localhost,127.0.0.1 DJANGO_SECURE_SSL_REDIRECT=0 DJANGO_STATIC_HASHED=0 \
+	REGISTRY_REQUIRE_2FA=0
 
-.PHONY: run test install install-dev migrate demo serve check lint messages clean bench bench-search
+.PHONY: run test install install-dev migrate demo serve check lint messages clean audit bench bench-search bench-load
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +59,21 @@ check: install-dev
 lint: install-dev
 	$(BIN)/ruff check .
 
+# Known vulnerabilities in the pinned dependencies. Needs the PyPI advisory service (pypi.org), which CI
+# machines do not reach: bounded by a timeout, and says so when it cannot finish.
+AUDIT_TIMEOUT ?= 120
+audit: install-dev
+	@timeout $(AUDIT_TIMEOUT) $(BIN)/pip-audit --requirement constraints.txt --no-deps --disable-pip \
+		--progress-spinner off --timeout 20 --strict \
+	|| { status=$$?; if [ $$status -eq 124 ]; then \
+		echo "make audit: pip-audit gave no answer within $(AUDIT_TIMEOUT)s; is pypi.org reachable from here?" >&2; \
+	else echo "make audit: pip-audit failed (exit $$status): vulnerable packages are listed above, or it could not check every package (no answer from the advisory service at pypi.org?)." >&2; fi; exit 1; }
+
+# Load figures: gunicorn with the production settings on PostgreSQL, driven by wrk from loopback.
+BENCH_LOAD_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/registry_bench
+bench-load: install
+	BENCH_DATABASE_URL=$(BENCH_LOAD_DATABASE_URL) $(BIN)/python bench/load.py
+
 # Re-extract the translatable strings after changing user-facing text; commit the .po and .mo.
 messages: install-dev
 	$(DEV_ENV) $(BIN)/python manage.py makemessages -l nb --ignore=.venv --ignore=data
@@ -64,7 +82,7 @@ messages: install-dev
 # Speed targets, measured on PostgreSQL. Each bench-* target prints its figures; bench runs them all.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/registry_bench_search
 
-bench: bench-search
+bench: bench-search bench-load
 
 bench-search: install-dev
 	$(TEST_ENV) DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} $(BIN)/python bench/search.py

@@ -8,6 +8,6 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts and access")
 
     def ready(self):
-        from accounts import signals
+        from accounts import sessions, signals  # noqa: F401  (connects the receivers)
 
         post_migrate.connect(signals.ensure_roles_after_migrate, sender=self, dispatch_uid="accounts_ensure_roles")

@@ -4,7 +4,6 @@ import secrets
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -23,9 +22,16 @@ def _permissions(pairs):
 
 
 def municipality_permission():
-    return Permission.objects.get(
-        content_type=ContentType.objects.get_for_model(Municipality), codename=roles.MUNICIPALITY_PERMISSION
-    )
+    """The permission office groups hold on their municipalities, or None before `migrate` has created it.
+
+    Looked up through a join rather than ContentType's in-process cache, which can outlive the rows
+    it describes (a flushed or restored database).
+    """
+    return Permission.objects.filter(
+        content_type__app_label=Municipality._meta.app_label,
+        content_type__model=Municipality._meta.model_name,
+        codename=roles.MUNICIPALITY_PERMISSION,
+    ).first()
 
 
 @transaction.atomic
@@ -57,6 +63,8 @@ def sync_office_permissions(municipalities=None):
     `municipalities` limits the work to some rows (a saved municipality); default all.
     """
     permission = municipality_permission()
+    if permission is None:
+        return  # Permissions come with post_migrate, which runs ensure_roles() and grants everything then.
     office_group = dict(OfficeEditors.objects.values_list("county_governor_id", "group_id"))
     targets = (
         Municipality.objects.all()

@@ -4,9 +4,11 @@ Defaults are safe for production; `make run` and the tests switch development co
 their own environment. See .env.example for every variable.
 """
 
+import datetime
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -26,6 +28,10 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
+    "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "guardian",
     "import_export",
     "phonenumber_field",
@@ -40,15 +46,27 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves the collected, hashed static files before any other work is done for them.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.middleware.RejectNullCharactersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Keeps an active session alive (idle expiry) with at most one write a minute.
+    "accounts.sessions.TouchSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed the second factor.
+    "django_otp.middleware.OTPMiddleware",
+    # Editors must set up and pass the second factor before anything else (REGISTRY_REQUIRE_2FA).
+    "accounts.two_factor.RequireTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Records the logged-in user on every history entry the request creates.
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that it turns a lockout raised anywhere during login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -80,6 +98,8 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a login while the account and address are locked out (django-axes).
+    "accounts.login_security.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -102,8 +122,18 @@ TIME_ZONE = "Europe/Oslo"
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT") or DATA_DIR / "static")
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Hashed, compressed names that browsers may cache forever (needs `collectstatic`). The tests turn it
+# off because they render pages without collecting; in debug mode Django links the plain names anyway.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if env_bool("DJANGO_STATIC_HASHED", default=True)
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
 
 # Phone numbers: Norwegian unless written with a country code (border doctors have Swedish mobiles).
 PHONENUMBER_DEFAULT_REGION = "NO"
@@ -147,3 +177,71 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["registry.api.permissions.ListAccess"],
 }
+
+# Several app servers need one shared cache (for the public list's caching); REDIS_URL gives it.
+REDIS_URL = env_str("REDIS_URL")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+# --- HTTPS and browser protections (python manage.py check --deploy) ---
+# Behind a TLS-terminating proxy, name the header it sets (X-Forwarded-Proto); never trust it otherwise.
+_proxy_ssl_header = env_str("DJANGO_SECURE_PROXY_SSL_HEADER").strip()
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+# The load balancer's health check may come over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+# Cookies: only over HTTPS, out of reach of scripts, not sent along on other sites' requests.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
+SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+# Logged out after this many seconds without a request; every request starts the period again.
+SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_IDLE_SECONDS", default=60 * 60)
+# Idle expiry: an active session is saved again at most this often (accounts.sessions), not on every request.
+SESSION_TOUCH_SECONDS = env_int("DJANGO_SESSION_TOUCH_SECONDS", default=60)
+
+# Content-Security-Policy (django-csp 4): our own files only; no inline script or style, no frames.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        # data: for the QR code on the two-factor setup page.
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
+
+# --- Login ---
+# Failed logins are counted per account and address together, so that one attacker cannot lock a
+# colleague out from elsewhere; after AXES_FAILURE_LIMIT failures that pair waits AXES_COOLOFF_TIME.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env_int("DJANGO_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("DJANGO_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+AXES_LOCKOUT_CALLABLE = "accounts.login_security.lockout_response"
+# The client address; X-Forwarded-For counts only behind as many proxies as DJANGO_TRUSTED_PROXY_COUNT says.
+AXES_CLIENT_IP_CALLABLE = "accounts.login_security.client_ip"
+TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
+
+# Every account that can edit must pass a second factor (TOTP) before it reaches the admin.
+REGISTRY_REQUIRE_2FA = env_bool("REGISTRY_REQUIRE_2FA", default=True)
+OTP_TOTP_ISSUER = "Kommuneoverlegeregisteret"

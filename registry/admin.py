@@ -1,5 +1,7 @@
 from django.contrib import admin, messages
 from django.contrib.admin import RelatedOnlyFieldListFilter
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch, Q
 from django.template.response import TemplateResponse
@@ -11,6 +13,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.admin_scoping import ScopedAdminMixin, ScopedInlineMixin, editable, sees_all_regions
 from registry import services
+from registry.concurrency import OptimisticLockingAdminMixin, OptimisticLockingInlineMixin
 from registry.freshness import freshness_report
 from registry.models import (
     Appointment,
@@ -34,13 +37,28 @@ def office_names(appointments):
     return ", ".join(sorted({a.municipality.county.county_governor.name for a in appointments})) or "–"
 
 
-class TrackedAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class SafeChangeList(ChangeList):
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except OverflowError as error:
+            # A date hierarchy year of 20 digits overflows in Django's own code; treat it as the bad
+            # lookup it is (the admin then shows the list with "?e=1"), not as a server error.
+            raise IncorrectLookupParameters(error) from error
+
+
+class TrackedAdmin(OptimisticLockingAdminMixin, ScopedAdminMixin, SimpleHistoryAdmin):
     """The admin of an entry with an office and a freshness: scoped to the user's region (see
     `accounts.admin_scoping`), with history, the responsible office, and confirmation one by one
     ("Save and confirm") or in bulk (an action). Records who changed an entry last, also through an inline.
+
+    A save is refused when someone else saved the entry after the form was opened (registry.concurrency).
     """
 
     actions = ["confirm_selected"]
+
+    def get_changelist(self, request, **kwargs):
+        return SafeChangeList
 
     def get_readonly_fields(self, request, obj=None):
         return (*super().get_readonly_fields(request, obj), "responsible_office", *TRACKING_FIELDS)
@@ -86,7 +104,7 @@ class MunicipalityPhoneInline(PhoneInline):
     verbose_name_plural = _("function phone numbers (e.g. 24/7 on-call)")
 
 
-class AppointmentInline(ScopedInlineMixin, admin.TabularInline):
+class AppointmentInline(OptimisticLockingInlineMixin, ScopedInlineMixin, admin.TabularInline):
     model = Appointment
     extra = 0
     fields = ("physician", "municipality", "role", "start_date", "end_date", "note")

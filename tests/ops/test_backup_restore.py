@@ -1,0 +1,183 @@
+"""`manage.py backup` and `manage.py restore` move the whole registry with nothing lost."""
+
+import base64
+import json
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.contrib.auth.models import Permission
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from registry.models import Physician
+from tests.factories import PhysicianFactory, UserFactory
+from tests.ops.registry_snapshot import MUST_HAVE_ROWS, differences, fill_registry, snapshot
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+@pytest.fixture
+def backup_file(tmp_path):
+    return tmp_path / "registry-backup.json.gz"
+
+
+@pytest.mark.django_db
+def test_restore_gives_back_every_row_of_every_table(backup_file):
+    fill_registry()
+    before = snapshot(connection)
+    assert all(before[table] for table in MUST_HAVE_ROWS), [t for t in MUST_HAVE_ROWS if not before[t]]
+    call_command("backup", str(backup_file))
+    # Damage it every way a bad day could: deletions, edits, a stray account.
+    Physician.objects.filter(pk=Physician.objects.order_by("pk").first().pk).update(name="Overskrevet")
+    UserFactory(username="inntrenger")
+
+    call_command("restore", str(backup_file), "--force")
+
+    after = snapshot(connection)
+    assert after == before, differences(before, after)
+
+
+@pytest.mark.django_db
+def test_new_entries_after_a_restore_get_fresh_ids(backup_file):
+    fill_registry()
+    highest = Physician.objects.order_by("-pk").first().pk
+    call_command("backup", str(backup_file))
+    call_command("restore", str(backup_file), "--force")
+    assert PhysicianFactory().pk > highest
+
+
+@pytest.mark.django_db
+def test_restore_refuses_a_database_that_is_not_empty(backup_file):
+    PhysicianFactory()
+    call_command("backup", str(backup_file))
+    PhysicianFactory(name="Ny etter sikkerhetskopien")
+
+    with pytest.raises(CommandError, match=r"ikke tom \(1 brukere|ikke tom \(2 leger") as refused:
+        call_command("restore", str(backup_file))
+
+    assert "--force" in str(refused.value)
+    assert Physician.objects.filter(name="Ny etter sikkerhetskopien").exists()
+
+
+@pytest.mark.django_db
+def test_a_backup_that_does_not_load_changes_nothing(tmp_path):
+    plain = tmp_path / "backup.json"
+    UserFactory(username="kari").user_permissions.add(Permission.objects.get(codename="view_physician"))
+    call_command("backup", str(plain))
+    data = json.loads(plain.read_text())
+    for obj in data["objects"]:
+        if obj["model"] == "auth.user_user_permissions":
+            obj["fields"]["permission"] = ["view_spaceship", "registry", "physician"]
+    plain.write_text(json.dumps(data))
+    PhysicianFactory(name="Blir stående")
+
+    with pytest.raises(CommandError, match="ingenting ble endret"):
+        call_command("restore", str(plain), "--force")
+
+    assert Physician.objects.filter(name="Blir stående").exists()
+
+
+@pytest.mark.django_db
+def test_restore_refuses_a_file_that_is_not_a_backup(tmp_path):
+    other = tmp_path / "kommuner.csv"
+    other.write_text("kommunenummer,navn\n5045,Grong\n")
+    with pytest.raises(CommandError, match="ikke en sikkerhetskopi"):
+        call_command("restore", str(other))
+
+
+@pytest.mark.django_db
+def test_restore_refuses_a_backup_from_another_schema_version(tmp_path):
+    plain = tmp_path / "backup.json"
+    call_command("backup", str(plain))
+    data = json.loads(plain.read_text())
+    data["migrations"].append(["registry", "9999_from_the_future"])
+    plain.write_text(json.dumps(data))
+
+    with pytest.raises(CommandError, match="manage.py migrate") as refused:
+        call_command("restore", str(plain), "--force")
+
+    assert "registry.9999_from_the_future" in str(refused.value)
+
+
+def database_url(name):
+    settings = connection.settings_dict
+    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
+    return f"postgres://{settings['USER']}{password}@{settings['HOST']}:{settings['PORT'] or 5432}/{name}"
+
+
+def manage(*args, database):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": database_url(database)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+SNAPSHOT = """
+import base64, pickle, sys, django
+django.setup()
+from django.db import connection
+from tests.ops.registry_snapshot import snapshot
+sys.stdout.write(base64.b64encode(pickle.dumps(snapshot(connection))).decode())
+"""
+
+
+def snapshot_of(database):
+    """Read every table of another database, in a process of its own (the test process has one database)."""
+    result = subprocess.run(
+        [sys.executable, "-c", SNAPSHOT],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": database_url(database), "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    return pickle.loads(base64.b64decode(result.stdout))
+
+
+@pytest.fixture
+def empty_database():
+    """A second PostgreSQL database, freshly migrated, as a new server would have; dropped afterwards."""
+    name = connection.settings_dict["NAME"] + "_restore"
+    admin_url = database_url("postgres")
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        migrated = manage("migrate", "--noinput", database=name)
+        assert migrated.returncode == 0, migrated.stderr
+        yield name
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL (DATABASE_URL=postgres://…)")
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_backup_restores_into_a_new_empty_database_identical(backup_file, empty_database):
+    fill_registry()
+    before = snapshot(connection)
+
+    made = manage("backup", str(backup_file), database=connection.settings_dict["NAME"])
+    restored = manage("restore", str(backup_file), database=empty_database)
+    again = manage("restore", str(backup_file), database=empty_database)
+
+    assert made.returncode == 0, made.stderr
+    assert restored.returncode == 0, restored.stderr
+    after = snapshot_of(empty_database)
+    # Phones' content type has another id in the new database: the restore mapped it by name.
+    phone_type = "SELECT id FROM django_content_type WHERE app_label = 'registry' AND model = 'phone'"
+    with psycopg.connect(database_url(empty_database)) as target, connection.cursor() as source:
+        source.execute(phone_type)
+        assert target.execute(phone_type).fetchone() != source.fetchone()
+    assert after == before, differences(before, after)
+    assert again.returncode != 0 and "ikke tom" in again.stderr
