@@ -30,9 +30,8 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 HOST, PORT = "127.0.0.1", 8765
 BASE = f"http://{HOST}:{PORT}"
-# TODO(issue 5 merged): add the national list "/", a search "/?q=raarvihke", "/kommune/5045/" and
-# "/api/municipalities/?q=grong" here; the list's ratio to its static twin is the figure to watch.
-DEFAULT_PATHS = ["/healthz", "/admin/login/"]
+# The national list's ratio to its static twin is the figure to watch (target: half or more).
+DEFAULT_PATHS = ["/", "/?q=raarvihke", "/kommune/5045/", "/api/municipalities/?q=grong", "/healthz"]
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))

@@ -3,8 +3,9 @@
 from django.shortcuts import get_object_or_404
 from django.utils.decorators import method_decorator
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import viewsets
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from rest_framework import serializers, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -25,9 +26,26 @@ class MunicipalityPagination(PageNumberPagination):
     max_page_size = 400
 
 
+# Every answer a client can get is documented, errors included (checked by schemathesis in the tests).
+ERROR = inline_serializer("Error", fields={"detail": serializers.CharField()})
+
+
 @extend_schema_view(
-    list=extend_schema(summary="Search the national list", description="Active municipalities, by number."),
-    retrieve=extend_schema(summary="One municipality, also a ceased one (then without contacts)"),
+    list=extend_schema(
+        summary="Search the national list",
+        description="Active municipalities, by number.",
+        responses={
+            200: MunicipalitySerializer(many=True),
+            304: None,
+            400: OpenApiTypes.OBJECT,
+            403: ERROR,
+            404: ERROR,
+        },
+    ),
+    retrieve=extend_schema(
+        summary="One municipality, also a ceased one (then without contacts)",
+        responses={200: MunicipalitySerializer, 304: None, 403: ERROR, 404: ERROR},
+    ),
 )
 class MunicipalityViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = MunicipalitySerializer
@@ -37,7 +55,8 @@ class MunicipalityViewSet(viewsets.ReadOnlyModelViewSet):
     filter_backends = [DjangoFilterBackend]
     filterset_class = MunicipalityFilter
     lookup_field = "number"
-    lookup_value_regex = "[0-9]{4}"
+    # Anything up to the next slash reaches retrieve(), so a malformed number gets the API's JSON 404.
+    lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
         return Municipality.objects.active().with_office()
