@@ -66,7 +66,7 @@ class ContactRow:
     def __init__(self, row_number=None, **values):
         self.row_number = row_number
         for key in (*EXPORT_HEADERS, ROLE):
-            setattr(self, key, [] if key.endswith("_phone") else "")
+            setattr(self, key, "")
         for key, value in values.items():
             setattr(self, key, value)
         self.municipality = None

@@ -145,17 +145,28 @@ def read_sheet(data, file_name):
         return _pick_sheet(fmt, reader(data))
     except SheetError:
         raise
-    except DefusedXmlException:
-        raise SheetError(
-            _(
-                "The file contains XML that is not allowed (entity declarations). "
-                "Save it again from Excel or LibreOffice."
-            )
-        ) from None
-    except Exception:
+    except Exception as error:
         # Parsers raise all kinds of errors on a damaged file; the user needs one clear message, not a 500.
+        if _caused_by(error, DefusedXmlException):
+            raise SheetError(
+                _(
+                    "The file contains XML that is not allowed (entity declarations). "
+                    "Save it again from Excel or LibreOffice."
+                )
+            ) from None
         logger.info("Unreadable %s upload", fmt, exc_info=True)
         raise damaged() from None
+
+
+def _caused_by(error, kind):
+    """Return True when `error` or an error it wraps (openpyxl wraps parse errors) is a `kind`."""
+    seen = 0
+    while error is not None and seen < 20:
+        if isinstance(error, kind):
+            return True
+        error = error.__cause__ or error.__context__
+        seen += 1
+    return False
 
 
 def _limited(rows):
