@@ -8,7 +8,7 @@ DEV_ENV := DJANGO_DEBUG=1 DJANGO_EMAIL_BACKEND=django.core.mail.backends.console
 TEST_ENV := DJANGO_DEBUG=0 DJANGO_SECRET_KEY=test-only-secret-key-test-only-secret-key-0123456789 \
 	DJANGO_ALLOWED_HOSTS=testserver,localhost,127.0.0.1
 
-.PHONY: run test install install-dev migrate demo serve check lint messages clean
+.PHONY: run test install install-dev migrate demo serve check lint messages clean bench bench-import
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,12 @@ check: install-dev
 
 lint: install-dev
 	$(BIN)/ruff check .
+
+# Benchmarks print figures and ratios; they are not timed tests (see bench/).
+bench: bench-import
+
+bench-import: install-dev
+	$(TEST_ENV) $(BIN)/python bench/import_bench.py
 
 # Re-extract the translatable strings after changing user-facing text; commit the .po and .mo.
 messages: install-dev

@@ -24,6 +24,7 @@ from imports.normalise import (
 )
 from imports.planning import ROLE_SLOTS, Person
 
+_MISSING = object()
 # The dataset column carrying each row's number in the user's sheet (not a field: never imported).
 ROW_NUMBER = "_row"
 
@@ -124,6 +125,7 @@ class ContactResource(resources.Resource):
         self.missing = []
         self.ended = []
         self.written = False
+        self._import_fields = self.get_import_fields()
 
     # Export: the role column is for sheets that list one person per row; the export lists municipalities.
 
@@ -134,16 +136,37 @@ class ContactResource(resources.Resource):
 
     def before_import(self, dataset, **kwargs):
         """Find the offices the sheet is about, so that a shared name (Herøy, Våler) can be settled."""
-        for row in dataset.dict:
+
+        def column(key):
+            header = EXPORT_HEADERS[key]
+            return dataset[header] if header in dataset.headers else [None] * len(dataset)
+
+        for number, name in zip(column(MUNICIPALITY_NUMBER), column(MUNICIPALITY_NAME), strict=True):
             try:
-                number = normalise.clean_municipality_number(row.get(EXPORT_HEADERS[MUNICIPALITY_NUMBER]))
+                number = normalise.clean_municipality_number(number)
             except normalise.CellError:
                 continue
-            resolution = self.index.resolve(
-                number=number, name=normalise.cell_text(row.get(EXPORT_HEADERS[MUNICIPALITY_NAME]))
-            )
+            resolution = self.index.resolve(number=number, name=normalise.cell_text(name))
             if resolution.municipality is not None:
                 self.sheet_offices.add(resolution.municipality.county.county_governor_id)
+
+    def import_instance(self, instance, row, **kwargs):
+        """Read each cell with its widget, collecting one error per column, as Resource.import_instance does.
+
+        The same contract (a ValueError from a widget becomes that field's ValidationError), without
+        the generic per-field layers, which took a third of the time of a 10,000-row preview.
+        """
+        errors = {}
+        for field in self._import_fields:
+            value = row.get(field.column_name, _MISSING)
+            if value is _MISSING:
+                continue
+            try:
+                setattr(instance, field.attribute, field.widget.clean(value, row=row))
+            except ValueError as error:
+                errors[field.attribute] = ValidationError(str(error), code="invalid")
+        if errors:
+            raise ValidationError(errors)
 
     def get_or_init_instance(self, instance_loader, row):
         return ContactRow(row_number=row.get(ROW_NUMBER)), True
@@ -236,7 +259,6 @@ class ContactResource(resources.Resource):
             municipality=instance.municipality,
             people=instance.people,
             note=instance.note,
-            user=self.user,
         )
 
     def after_import_row(self, row, row_result, **kwargs):
@@ -261,7 +283,7 @@ class ContactResource(resources.Resource):
         self.missing = self.state.missing(municipalities=scope, roles=sorted(self.layout.roles))
         # A row whose municipality could not be read might be the one that names a "missing" physician.
         if self.end_missing and not self.unresolved_rows:
-            self.state.end(self.missing, self.user)
+            self.state.end(self.missing)
             self.ended = list(self.missing)
         if kwargs.get("dry_run") or result.has_errors():
             return

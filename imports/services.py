@@ -5,7 +5,9 @@ the row number and column the user sees in their spreadsheet, and nothing is wri
 import is confirmed and (by default) every row is valid. Everything is written in one transaction.
 """
 
+import contextlib
 import csv
+import gc
 import io
 import logging
 from collections import defaultdict
@@ -34,6 +36,7 @@ from imports.normalise import (
     CellError,
     MunicipalityIndex,
     cell_text,
+    clear_caches,
     find_layout,
     person_column,
 )
@@ -153,6 +156,23 @@ def _allowed_ids(user):
     return set(municipalities_for(user).values_list("pk", flat=True))
 
 
+@contextlib.contextmanager
+def collection_paused():
+    """Pause Python's cyclic garbage collector while a sheet is read and planned.
+
+    An import allocates hundreds of thousands of small objects that live until it ends; the
+    collector would walk them all again and again (a quarter of a 10,000-row preview). Nothing
+    is lost: reference counting still frees what is dropped, and collection resumes afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def run_import(*, data, file_name, user, dry_run=True, skip_invalid=False, end_missing=False, source=None):
     """Import the contact sheet in `data` (bytes) as `user` (None: national administrator); return an ImportReport.
 
@@ -163,7 +183,8 @@ def run_import(*, data, file_name, user, dry_run=True, skip_invalid=False, end_m
     """
     report = ImportReport(file_name=display_name(file_name), dry_run=dry_run)
     try:
-        _import(report, data, file_name, user, dry_run, skip_invalid, end_missing)
+        with collection_paused():
+            _import(report, data, file_name, user, dry_run, skip_invalid, end_missing)
     except SheetError as error:
         report.error = str(error)
     except Exception:
@@ -177,6 +198,7 @@ def run_import(*, data, file_name, user, dry_run=True, skip_invalid=False, end_m
 
 
 def _import(report, data, file_name, user, dry_run, skip_invalid, end_missing):
+    clear_caches()
     sheet = read_sheet(data, file_name)
     report.file_format = sheet.format
     try:

@@ -302,3 +302,24 @@ def test_a_ceased_municipality_points_to_its_successor(db, today):
 def test_a_municipality_number_cell_must_hold_digits(cell):
     with pytest.raises(CellError, match="is not a municipality number"):
         normalise.clean_municipality_number(cell)
+
+
+@pytest.mark.parametrize("prefix", ["", "+47 ", "0047 ", "+47-"])
+def test_the_quick_reading_of_norwegian_numbers_agrees_with_parse_phone(prefix):
+    from django.core.exceptions import ValidationError
+
+    from registry.phones import parse_phone
+
+    for first in range(100, 1000):
+        for tail in ("00000", "12345", "99999"):
+            text = f"{prefix}{first} {tail[:2]} {tail[2:]}"
+            normalise.clear_caches()
+            try:
+                expected = parse_phone(text).as_e164
+            except ValidationError:
+                expected = None
+            try:
+                actual = normalise._parse_one(text).as_e164
+            except ValidationError:
+                actual = None
+            assert actual == expected, text
