@@ -435,6 +435,44 @@ _NORWEGIAN = re.compile(r"(?:\+47|0047)?([1-9]\d{7})")
 _NUMBER_PUNCTUATION = re.compile(r"[\s.\-–]")
 
 
+def _number_descriptions(region):
+    """Return (possible lengths, compiled pattern) of each number type phonenumbers knows for `region`."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    general = metadata.general_desc
+    types = []
+    for name in (
+        "premium_rate",
+        "toll_free",
+        "shared_cost",
+        "voip",
+        "personal_number",
+        "pager",
+        "uan",
+        "voicemail",
+        "fixed_line",
+        "mobile",
+    ):
+        desc = getattr(metadata, name)
+        if desc is not None and desc.national_number_pattern:
+            types.append((set(desc.possible_length), re.compile(desc.national_number_pattern)))
+    return (set(general.possible_length), re.compile(general.national_number_pattern)), types
+
+
+_NORWAY = _number_descriptions("NO")
+
+
+def _valid_in_norway(national):
+    """phonenumbers.is_valid_number_for_region(…, "NO") for a national number, from the same metadata.
+
+    The same test (the general pattern, then any number type's lengths and pattern) without the
+    layers around it; tests/imports/test_normalise.py checks that both agree.
+    """
+    (lengths, pattern), types = _NORWAY
+    if (lengths and len(national) not in lengths) or not pattern.fullmatch(national):
+        return False
+    return any((not sizes or len(national) in sizes) and regex.fullmatch(national) for sizes, regex in types)
+
+
 @functools.lru_cache(maxsize=4096)
 def _parse_one(text):
     # Cached: one sheet repeats the same switchboard and shared physicians' numbers many times.
@@ -444,10 +482,7 @@ def _parse_one(text):
         national = norwegian.group(1)
         checked = CheckedNumber(country_code=47, national_number=int(national))
         # +47 79… belongs to Svalbard (SJ); every other +47 number is validated against Norway's plan alone.
-        if national.startswith("79"):
-            valid = phonenumbers.is_valid_number(checked)
-        else:
-            valid = phonenumbers.is_valid_number_for_region(checked, "NO")
+        valid = phonenumbers.is_valid_number(checked) if national.startswith("79") else _valid_in_norway(national)
         if valid:
             checked.__dict__["_formats"] = {phonenumbers.PhoneNumberFormat.E164: "+47" + national}
             return checked

@@ -260,3 +260,18 @@ def test_the_import_log_lists_only_the_editors_own_imports(editor, editor_tronde
 
     assert page.status_code == 200 and list(page.context["cl"].result_list) == [mine]
     assert UPLOAD in page.content.decode()
+
+
+def test_an_unexpected_error_shows_a_message_without_a_traceback_and_saves_nothing(editor, monkeypatch):
+    from imports import planning
+
+    def broken(self, **kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(planning.RegistryState, "apply", broken)
+    page = editor.get(upload(editor, "Knr;Lege;Tlf\n5045;Ida Felles;91112222\n")["Location"])
+    html = page.content.decode()
+
+    assert page.status_code == 200 and "Traceback" not in html and "secret internals" not in html
+    assert "This row could not be read because of an unexpected error" in html
+    assert Physician.objects.count() == 0

@@ -325,3 +325,18 @@ def test_the_number_of_queries_does_not_grow_with_the_rows(
     with django_assert_max_num_queries(100):
         report = import_sheet(big_sheet(rows), user=superuser)
     assert report.saved and Physician.objects.count() == 5 + 2 * rows
+
+
+def test_new_rows_get_the_history_entry_simple_history_would_write(import_sheet, editor_trondelag):
+    import_sheet(sheet("5045;Grong;Ida Felles;91112222;ida@namdal.no;1234567;;"), user=editor_trondelag)
+
+    for obj in (Physician.objects.get(), Appointment.objects.get(), Phone.objects.get()):
+        entry = obj.history.get()
+        assert (entry.history_type, entry.history_user, entry.history_change_reason) == (
+            "+",
+            editor_trondelag,
+            "import",
+        )
+        for field in type(obj).history.model.tracked_fields:
+            assert getattr(entry, field.attname) == getattr(obj, field.attname), field.name
+    assert Physician.objects.get().updated_by == editor_trondelag

@@ -323,3 +323,15 @@ def test_the_quick_reading_of_norwegian_numbers_agrees_with_parse_phone(prefix):
             except ValidationError:
                 actual = None
             assert actual == expected, text
+
+
+def test_the_quick_validity_check_agrees_with_phonenumbers_for_every_norwegian_prefix():
+    import phonenumbers
+
+    for prefix in range(10_000, 100_000, 7):
+        for tail in ("000", "555", "999"):
+            national = f"{prefix}{tail}"
+            number = phonenumbers.PhoneNumber(country_code=47, national_number=int(national))
+            assert normalise._valid_in_norway(national) == phonenumbers.is_valid_number_for_region(number, "NO"), (
+                national
+            )
