@@ -243,6 +243,8 @@ _PLAIN = re.compile(r"[!-&(-~\u00c0-\u024f](?:[ -~\u00c0-\u024f]*[!-~\u00c0-\u02
 
 def cell_text(value, *, keep_newlines=False):
     """Return a cell as clean text: numbers without ".0", spaces collapsed, a CSV export's apostrophe removed."""
+    if type(value) is str and _PLAIN.fullmatch(value) and "  " not in value:
+        return value  # the common case first: plain text needs no cleaning
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -327,11 +329,15 @@ def _is_email(text):
     return True
 
 
+_HPR_PUNCTUATION = re.compile(r"[\s.]")
+_HPR = re.compile(r"\d{4,9}")
+
+
 def clean_hpr(value):
-    text = re.sub(r"[\s.]", "", cell_text(value))
+    text = _HPR_PUNCTUATION.sub("", cell_text(value))
     if not text:
         return ""
-    if not re.fullmatch(r"\d{4,9}", text):
+    if not _HPR.fullmatch(text):
         raise CellError(
             _(
                 "«%(value)s» is not an HPR number: it has 4 to 9 digits and nothing else. "
@@ -426,7 +432,7 @@ _PHONE_WORDS = {"tlf", "tel", "telefon", "mob", "mobil", "mobiltelefon", "nr", "
 
 
 def _digits_lost_their_plus(text):
-    compact = re.sub(r"[\s.\-–]", "", text)
+    compact = _NUMBER_PUNCTUATION.sub("", text)
     return compact.isdigit() and len(compact) > 8 and not compact.startswith("0")
 
 
@@ -440,17 +446,18 @@ def _number_descriptions(region):
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
     general = metadata.general_desc
     types = []
+    # The most common types first: validity is "any type matches", so the order only saves time.
     for name in (
-        "premium_rate",
+        "mobile",
+        "fixed_line",
         "toll_free",
+        "premium_rate",
         "shared_cost",
         "voip",
         "personal_number",
         "pager",
         "uan",
         "voicemail",
-        "fixed_line",
-        "mobile",
     ):
         desc = getattr(metadata, name)
         if desc is not None and desc.national_number_pattern:
@@ -612,6 +619,9 @@ def municipality_key(name):
     return _KOMMUNE_SUFFIX.sub("", key).strip(" .,")
 
 
+_MUNICIPALITY_NUMBER = re.compile(r"\d{1,4}")
+
+
 def clean_municipality_number(value):
     """Return the four-digit number in a cell ("301" and 301.0 are Oslo's 0301), or "" when empty."""
     text = cell_text(value)
@@ -621,7 +631,7 @@ def clean_municipality_number(value):
     if combined:
         text = combined.group(1)
     text = text.replace(" ", "")
-    if not re.fullmatch(r"\d{1,4}", text):
+    if not _MUNICIPALITY_NUMBER.fullmatch(text):
         raise CellError(
             _("«%(value)s» is not a municipality number. Write its four digits, for example 0301 or 5001.")
             % {"value": text[:40]}

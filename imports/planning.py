@@ -22,6 +22,7 @@ from imports.normalise import format_phone_entry, name_key, person_column
 from registry.models import Appointment, Municipality, Phone, Physician, Role, Visibility
 
 BATCH_SIZE = 500
+HISTORY_FIELDS = ("history_date", "history_change_reason", "history_type", "history_user")
 # The change reason on every history entry an import writes.
 HISTORY_REASON = "import"
 
@@ -114,40 +115,59 @@ def insert_with_history(model, rows, *, constants, user, when):
         for field in fixed
     ]
     columns = ", ".join(quote(field.column) for field in varying + fixed)
-    placeholders = "(" + ", ".join(["%s"] * (len(varying) + len(fixed))) + ")"
-    limit = connection.features.max_query_params or 10_000
-    per_batch = max(1, min(BATCH_SIZE, limit // (len(varying) + len(fixed))))
-    ids = []
+    table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
     history = model.history.model
     tracked = [quote(field.column) for field in history.tracked_fields]
-    extra = [
-        quote(history._meta.get_field(name).column)
-        for name in ("history_date", "history_change_reason", "history_type", "history_user")
-    ]
+    extra = [quote(history._meta.get_field(name).column) for name in HISTORY_FIELDS]
     copy = (
         f"INSERT INTO {quote(history._meta.db_table)} ({', '.join(tracked + extra)}) "
-        f"SELECT {', '.join(tracked)}, %s, %s, %s, %s FROM {quote(model._meta.db_table)} "
-        f"WHERE {quote(model._meta.pk.column)} IN "
+        f"SELECT {', '.join(tracked)}, %s, %s, %s, %s FROM {table} WHERE {pk} "
     )
-    date = history._meta.get_field("history_date").get_db_prep_value(when, connection)
+    history_values = [
+        history._meta.get_field("history_date").get_db_prep_value(when, connection),
+        HISTORY_REASON,
+        "+",
+        user.pk if user is not None else None,
+    ]
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        # One array per column (unnest), as Django's own bulk_create does on PostgreSQL: a handful of
+        # parameters per statement however many rows, instead of thousands for psycopg to merge.
+        per_batch = BATCH_SIZE * 4
+        arrays = ", ".join(f"%s::{field.cast_db_type(connection)}[]" for field in varying)
+        constants_sql = "".join(f", %s::{field.cast_db_type(connection)}" for field in fixed)
+        insert = (
+            f"INSERT INTO {table} ({columns}) SELECT rows.*{constants_sql} FROM unnest({arrays}) AS rows RETURNING {pk}"
+        )
+        history_casts = [history._meta.get_field(name).cast_db_type(connection) for name in HISTORY_FIELDS]
+        copy = copy.replace("%s, %s, %s, %s", ", ".join(f"%s::{cast}" for cast in history_casts))
+    else:
+        limit = connection.features.max_query_params or 999
+        per_batch = max(1, min(BATCH_SIZE, limit // (len(varying) + len(fixed))))
+        placeholders = "(" + ", ".join(["%s"] * (len(varying) + len(fixed))) + ")"
+    ids = []
     with connection.cursor() as cursor:
         for start in range(0, len(rows), per_batch):
             batch = rows[start : start + per_batch]
-            params = []
-            for row in batch:
-                params += [row[field.attname] for field in varying]
-                params += fixed_values
-            cursor.execute(
-                f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES "
-                + ", ".join([placeholders] * len(batch))
-                + f" RETURNING {quote(model._meta.pk.column)}",
-                params,
-            )
+            if postgres:
+                params = fixed_values + [[row[field.attname] for row in batch] for field in varying]
+                cursor.execute(insert, params)
+            else:
+                params = []
+                for row in batch:
+                    params += [row[field.attname] for field in varying]
+                    params += fixed_values
+                cursor.execute(
+                    f"INSERT INTO {table} ({columns}) VALUES "
+                    + ", ".join([placeholders] * len(batch))
+                    + f" RETURNING {pk}",
+                    params,
+                )
             new_ids = [row[0] for row in cursor.fetchall()]
-            cursor.execute(
-                copy + f"({', '.join(['%s'] * len(new_ids))})",
-                [date, HISTORY_REASON, "+", user.pk if user is not None else None, *new_ids],
-            )
+            if postgres:
+                cursor.execute(copy + "= ANY(%s)", [*history_values, new_ids])
+            else:
+                cursor.execute(copy + f"IN ({', '.join(['%s'] * len(new_ids))})", [*history_values, *new_ids])
             ids += new_ids
     return ids
 
