@@ -132,7 +132,7 @@ class ImportLogAdmin(admin.ModelAdmin):
         pending = self._pending(request, pk)
         if pending is None:
             return redirect("admin:imports_importlog_upload")
-        report = services.run_import(data=bytes(pending.data), file_name=pending.file_name, user=request.user)
+        report = services.preview_pending(pending=pending, user=request.user)
         form = ConfirmForm(initial={"sha256": pending.sha256})
         return self._preview(request, pending, report, form)
 
@@ -241,7 +241,7 @@ class ImportLogAdmin(admin.ModelAdmin):
             # Personal data: handed over once, then gone.
             pending.delete()
         else:
-            report = services.run_import(data=bytes(pending.data), file_name=pending.file_name, user=request.user)
+            report = services.preview_pending(pending=pending, user=request.user)
             if not report.rejected:
                 raise Http404
             data = services.rejects_workbook(report)

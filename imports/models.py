@@ -84,6 +84,8 @@ class PendingImport(models.Model):
     file_name = models.CharField(_("file name"), max_length=200)
     data = models.BinaryField(_("content"))
     sha256 = models.CharField(_("SHA-256"), max_length=64)
+    # The rows as the preview read them, so that the confirm does not parse the file a second time.
+    sheet = models.JSONField(_("rows"), null=True, blank=True, editable=False)
     log = models.ForeignKey(
         ImportLog, verbose_name=_("import"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )

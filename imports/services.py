@@ -7,9 +7,11 @@ import is confirmed and (by default) every row is valid. Everything is written i
 
 import contextlib
 import csv
+import datetime
 import gc
 import io
 import logging
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -42,7 +44,7 @@ from imports.normalise import (
 )
 from imports.planning import ROLE_SLOTS, RegistryState, describe_appointment, phone_cell
 from imports.resources import ROW_NUMBER, ContactResource, ContactRow
-from imports.sheets import SheetError, display_name, read_sheet
+from imports.sheets import Sheet, SheetError, display_name, read_sheet
 from registry.models import Appointment, Municipality, Phone
 from registry.spreadsheets import neutralise, write_text_row
 
@@ -91,6 +93,7 @@ class ImportReport:
     saved: bool = False
     header_cells: list = field(default_factory=list)
     rejected_cells: dict = field(default_factory=dict)  # row number → original cells
+    sheet: object = None  # the Sheet as read, for a confirm to reuse
     log: object = None
 
     @property
@@ -173,18 +176,21 @@ def collection_paused():
             gc.enable()
 
 
-def run_import(*, data, file_name, user, dry_run=True, skip_invalid=False, end_missing=False, source=None):
+def run_import(
+    *, data=None, sheet=None, file_name, user, dry_run=True, skip_invalid=False, end_missing=False, source=None
+):
     """Import the contact sheet in `data` (bytes) as `user` (None: national administrator); return an ImportReport.
 
     A dry run only reports. Otherwise the rows are written in one transaction: all of them, or none
     when a row has an error, unless `skip_invalid` (then the valid ones, and the report lists the
     rest). `end_missing` ends the office's open appointments that the sheet leaves out. A real run
-    (not a dry run) is logged as an ImportLog when `source` is given.
+    (not a dry run) is logged as an ImportLog when `source` is given. `sheet` is the Sheet an
+    earlier run read from `data` (report.sheet), so that a confirm does not parse the file again.
     """
     report = ImportReport(file_name=display_name(file_name), dry_run=dry_run)
     try:
         with collection_paused():
-            _import(report, data, file_name, user, dry_run, skip_invalid, end_missing)
+            _import(report, data, sheet, file_name, user, dry_run, skip_invalid, end_missing)
     except SheetError as error:
         report.error = str(error)
     except Exception:
@@ -197,9 +203,11 @@ def run_import(*, data, file_name, user, dry_run=True, skip_invalid=False, end_m
     return report
 
 
-def _import(report, data, file_name, user, dry_run, skip_invalid, end_missing):
+def _import(report, data, sheet, file_name, user, dry_run, skip_invalid, end_missing):
     clear_caches()
-    sheet = read_sheet(data, file_name)
+    if sheet is None:
+        sheet = read_sheet(data, file_name)
+    report.sheet = sheet
     report.file_format = sheet.format
     try:
         layout = find_layout(sheet.rows)
@@ -419,9 +427,41 @@ def pending_for(*, user, pk, kind=PendingImport.Kind.UPLOAD, sha256=None):
     return pending
 
 
+def sheet_to_json(sheet):
+    """Return a Sheet as JSON the database keeps: dates as ISO text, as the import reads them anyway."""
+
+    def value(cell):
+        if isinstance(cell, float) and not math.isfinite(cell):
+            return None
+        if isinstance(cell, (datetime.date, datetime.time)):
+            return cell.isoformat()
+        return cell
+
+    return {
+        "format": sheet.format,
+        "name": sheet.sheet_name,
+        "rows": [[number, [value(cell) for cell in cells]] for number, cells in sheet.rows],
+    }
+
+
+def sheet_from_json(stored):
+    return Sheet(format=stored["format"], sheet_name=stored["name"], rows=[(n, cells) for n, cells in stored["rows"]])
+
+
+def preview_pending(*, pending, user):
+    """Return the dry-run report of `pending`, keeping its rows with it: the confirm reads those, not the file."""
+    stored = sheet_from_json(pending.sheet) if pending.sheet else None
+    report = run_import(data=bytes(pending.data), sheet=stored, file_name=pending.file_name, user=user)
+    if stored is None and report.sheet is not None:
+        pending.sheet = sheet_to_json(report.sheet)
+        pending.save(update_fields=["sheet"])
+    return report
+
+
 def confirm_import(*, pending, user, skip_invalid, end_missing):
     """Run the confirmed import of `pending`; delete the upload; keep the rejected rows for download if any."""
     report = run_import(
+        sheet=sheet_from_json(pending.sheet) if pending.sheet else None,
         data=bytes(pending.data),
         file_name=pending.file_name,
         user=user,
@@ -437,6 +477,7 @@ def confirm_import(*, pending, user, skip_invalid, end_missing):
             pending.data = rejects
             pending.sha256 = checksum(rejects)
             pending.file_name = "avviste-rader.xlsx"
+            pending.sheet = None
             pending.log = report.log
             pending.created_at = timezone.now()
             pending.save()

@@ -275,3 +275,21 @@ def test_an_unexpected_error_shows_a_message_without_a_traceback_and_saves_nothi
     assert page.status_code == 200 and "Traceback" not in html and "secret internals" not in html
     assert "This row could not be read because of an unexpected error" in html
     assert Physician.objects.count() == 0
+
+
+def test_the_confirm_imports_the_rows_the_preview_read_without_parsing_the_file_again(editor, grong, monkeypatch):
+    from imports import services
+
+    upload(editor, "Knr;Kommune;Lege;Tlf\n5042;Lierne;Lise Ny;93334444\n")
+    pending = PendingImport.objects.get()
+    editor.get(url("preview", pending.pk))
+    pending.refresh_from_db()
+    assert pending.sheet["rows"][1] == [2, ["5042", "Lierne", "Lise Ny", "93334444"]]
+
+    def no_second_parse(*args, **kwargs):
+        raise AssertionError("the file was parsed again")
+
+    monkeypatch.setattr(services, "read_sheet", no_second_parse)
+    editor.post(url("confirm", pending.pk), {"sha256": pending.sha256})
+
+    assert Physician.objects.filter(name="Lise Ny").exists() and PendingImport.objects.count() == 0
