@@ -16,6 +16,13 @@ MUNICIPALITY_PERMISSION = "change_municipality"
 
 REGISTRY_MODELS = ("countygovernor", "county", "municipality", "physician", "appointment", "phone")
 
+# Spreadsheet import and export (the imports app); which rows an import may touch is still the region.
+IMPORT_EXPORT_PERMISSIONS = [
+    ("imports", "view_importlog"),
+    ("imports", "import_importlog"),
+    ("imports", "export_importlog"),
+]
+
 EDITOR_PERMISSIONS = [
     ("registry", "view_countygovernor"),
     ("registry", "view_county"),
@@ -27,6 +34,7 @@ EDITOR_PERMISSIONS = [
         for action in ("view", "add", "change", "delete")
     ],
     ("registry", "view_authorities_only"),
+    *IMPORT_EXPORT_PERMISSIONS,
 ]
 
 READER_PERMISSIONS = [("registry", "view_authorities_only")]
@@ -36,6 +44,7 @@ NATIONAL_ADMIN_PERMISSIONS = [
     ("registry", "view_authorities_only"),
     *[("auth", f"{action}_{model}") for model in ("user", "group") for action in ("view", "add", "change", "delete")],
     *[("accounts", f"{action}_officeeditors") for action in ("view", "add", "change", "delete")],
+    *IMPORT_EXPORT_PERMISSIONS,
 ]
 
 ROLE_DESCRIPTIONS = {

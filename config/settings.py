@@ -135,6 +135,13 @@ STORAGES = {
     },
 }
 
+# Spreadsheet import and export (django-import-export), set explicitly rather than left at library defaults:
+# each needs its own permission (imports.import_importlog, imports.export_importlog, held by editors and
+# national administrators), and every import runs in one transaction.
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
+IMPORT_EXPORT_USE_TRANSACTIONS = True
+
 # Phone numbers: Norwegian unless written with a country code (border doctors have Swedish mobiles).
 PHONENUMBER_DEFAULT_REGION = "NO"
 PHONENUMBER_DB_FORMAT = "E164"

@@ -1,0 +1,761 @@
+"""Reading what people type into contact spreadsheets: headers, cells, municipalities and phone numbers.
+
+Plain functions without database access (the municipality index is built from rows the caller loads),
+so each rule is tested on its own. Every error is a `CellError` whose message says what is wrong and
+what to do, in the user's language.
+"""
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils.translation import gettext as _
+from phonenumber_field.phonenumber import PhoneNumber
+
+from registry.models import PhoneKind, Role
+from registry.phones import invalid_phone, parse_phone
+from registry.spreadsheets import unneutralise
+
+
+class CellError(ValueError):
+    """A cell that cannot be read. A ValueError, so django-import-export files it under its column."""
+
+
+# Columns of the layout. One sheet row = one municipality with its chief physician, deputy and
+# infection control physician; or, with a "Rolle" column, one person in the role that column names.
+MUNICIPALITY_NUMBER = "municipality_number"
+MUNICIPALITY_NAME = "municipality_name"
+ROLE = "role"
+NOTE = "note"
+PERSON_ROLES = {"chief": Role.CHIEF_PHYSICIAN, "deputy": Role.DEPUTY, "infection": Role.INFECTION_CONTROL_PHYSICIAN}
+PERSON_FIELDS = ("name", "phone", "email", "hpr")
+
+
+def person_column(prefix, part):
+    return f"{prefix}_{part}"
+
+
+# The export writes these headers, in this order; the import accepts them and the aliases below.
+EXPORT_HEADERS = {
+    MUNICIPALITY_NUMBER: "Kommunenummer",
+    MUNICIPALITY_NAME: "Kommune",
+    "chief_name": "Kommuneoverlege",
+    "chief_phone": "Telefon",
+    "chief_email": "E-post",
+    "chief_hpr": "HPR-nummer",
+    "deputy_name": "Stedfortreder",
+    "deputy_phone": "Stedfortreder telefon",
+    "deputy_email": "Stedfortreder e-post",
+    "deputy_hpr": "Stedfortreder HPR-nummer",
+    "infection_name": "Smittevernoverlege",
+    "infection_phone": "Smittevernoverlege telefon",
+    "infection_email": "Smittevernoverlege e-post",
+    "infection_hpr": "Smittevernoverlege HPR-nummer",
+    NOTE: "Merknad",
+}
+ROLE_HEADER = "Rolle"
+# Columns the rejected-rows file adds; a corrected copy of it imports without "unknown column" notices.
+ERROR_HEADER = "Feil"
+SOURCE_ROW_HEADER = "Rad i opprinnelig ark"
+
+_PREFIXES = {
+    "chief": ("kommuneoverlege", "kommuneoverleges", "kommunelege", "lege", "legens"),
+    "deputy": ("stedfortreder", "stedfortreders", "stedfortredende", "stedfortrederforkommuneoverlege"),
+    "infection": ("smittevernoverlege", "smittevernoverleges", "smittevernlege", "smittevern"),
+}
+_SUFFIXES = {
+    "name": ("navn",),
+    "phone": (
+        "mobil",
+        "mobiltelefon",
+        "mobilnummer",
+        "telefon",
+        "telefonnummer",
+        "tlf",
+        "tlfnr",
+        "tlfarbeid",
+        "telefonarbeid",
+    ),
+    "email": ("epost", "epostadresse", "email", "emailadresse", "mail"),
+    "hpr": ("hpr", "hprnummer", "hprnr"),
+}
+
+
+def header_key(text):
+    """Return `text` as the header matcher sees it: case, spaces and punctuation removed ("E-post" → "epost")."""
+    text = unicodedata.normalize("NFKC", str(text or "")).casefold()
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def _build_aliases():
+    aliases = {}
+
+    def add(column, *names):
+        for name in names:
+            aliases.setdefault(header_key(name), column)
+
+    add(MUNICIPALITY_NUMBER, "kommunenummer", "kommunenr", "knr", "nr", "kommune nr", "kommunenummer (4 siffer)")
+    add(MUNICIPALITY_NAME, "kommune", "kommunenavn", "kommunens navn")
+    add(ROLE, "rolle", "funksjon")
+    add(NOTE, "merknad", "merknader", "kommentar", "kommentarer", "notat")
+    # The chief physician's columns go first, so that a bare "navn", "telefon" or "e-post" is theirs.
+    add("chief_name", "kommuneoverlege", "lege", "navn", "kommunelege")
+    for part in PERSON_FIELDS:
+        column = person_column("chief", part)
+        if part != "name":
+            add(column, *_SUFFIXES[part])
+    for prefix, words in _PREFIXES.items():
+        for word in words:
+            add(person_column(prefix, "name"), word)
+            for part, suffixes in _SUFFIXES.items():
+                for suffix in suffixes:
+                    add(person_column(prefix, part), word + suffix, suffix + word)
+    for column, header in EXPORT_HEADERS.items():
+        add(column, header)
+    return aliases
+
+
+HEADER_ALIASES = _build_aliases()
+IGNORED_HEADERS = {header_key(ERROR_HEADER), header_key(SOURCE_ROW_HEADER), "error", "errors"}
+# Phone numbers may come in several columns ("Telefon" and "Mobil"); they are read together.
+MULTI_COLUMNS = {person_column(prefix, "phone") for prefix in PERSON_ROLES}
+# How far down the header row may be (below title and date rows).
+HEADER_SEARCH_ROWS = 30
+
+
+def column_letter(index):
+    """Return the spreadsheet letter of the 0-based column `index` (0 → A, 26 → AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+@dataclass(frozen=True)
+class Column:
+    index: int
+    header: str
+
+    @functools.cached_property
+    def letter(self):
+        return column_letter(self.index)
+
+    @functools.cached_property
+    def label(self):
+        return f"{self.letter} «{self.header}»" if self.header else self.letter
+
+    def __str__(self):
+        return self.label
+
+
+@dataclass
+class Layout:
+    """Where the header row is and which sheet column holds which column of the layout."""
+
+    header_row: int  # as the user sees it: 1 is the first row of the sheet
+    header_cells: list
+    columns: dict = field(default_factory=dict)  # layout column → [Column, …]
+    unknown: list = field(default_factory=list)  # [Column]
+    duplicates: list = field(default_factory=list)  # [(Column ignored, Column used)]
+
+    @property
+    def roles(self):
+        """The roles this sheet speaks about: appointments in other roles are not reported missing."""
+        if ROLE in self.columns:
+            return set(Role.values)
+        return {role for prefix, role in PERSON_ROLES.items() if person_column(prefix, "name") in self.columns}
+
+    def first_column(self, key):
+        columns = self.columns.get(key)
+        return columns[0] if columns else None
+
+    def values(self, cells, key):
+        """Return the cell of `key` in `cells` (a list for phone columns, which may be several)."""
+        columns = self.columns.get(key, [])
+        picked = [cells[c.index] if c.index < len(cells) else None for c in columns]
+        if key in MULTI_COLUMNS:
+            return picked
+        return picked[0] if picked else None
+
+    def is_header_again(self, cells):
+        first = next((cell for cell in self.header_cells if cell_text(cell)), None)
+        if first is None or first not in cells:
+            return False
+        keys = [header_key(cell) for cell in cells if cell_text(cell)]
+        return bool(keys) and keys == [header_key(cell) for cell in self.header_cells if cell_text(cell)]
+
+
+def _match_headers(cells):
+    matched = {}
+    for index, cell in enumerate(cells):
+        column = HEADER_ALIASES.get(header_key(cell_text(cell)))
+        if column:
+            matched.setdefault(column, []).append(index)
+    return matched
+
+
+def find_layout(rows):
+    """Return the Layout of the sheet given as [(row number, cells)], or raise CellError.
+
+    The header row is the first of the top rows that names a municipality column and at least one
+    other known column; title and date rows above it are ignored.
+    """
+    for number, cells in rows[:HEADER_SEARCH_ROWS]:
+        matched = _match_headers(cells)
+        if not (MUNICIPALITY_NUMBER in matched or MUNICIPALITY_NAME in matched) or len(matched) < 2:
+            continue
+        layout = Layout(header_row=number, header_cells=list(cells))
+        for index, cell in enumerate(cells):
+            text = cell_text(cell)
+            key = header_key(text)
+            column = Column(index, text)
+            target = HEADER_ALIASES.get(key)
+            if target is None:
+                if key and key not in IGNORED_HEADERS:
+                    layout.unknown.append(column)
+                continue
+            if target in layout.columns and target not in MULTI_COLUMNS:
+                layout.duplicates.append((column, layout.columns[target][0]))
+                continue
+            layout.columns.setdefault(target, []).append(column)
+        return layout
+    raise CellError(
+        _(
+            "No header row found in the first %(rows)s rows. The sheet needs a row with the column names, "
+            "at least «Kommunenummer» or «Kommune» and the physician's columns, for example «Kommuneoverlege»."
+        )
+        % {"rows": HEADER_SEARCH_ROWS}
+    )
+
+
+# Cells.
+
+_SPACES = re.compile(r"[^\S\n]+|[\u00a0\u2007\u202f]+")
+# Text that needs none of the cleaning below: printable Latin, single spaces, nothing at the ends.
+_PLAIN = re.compile(r"[!-&(-~\u00c0-\u024f](?:[ -~\u00c0-\u024f]*[!-~\u00c0-\u024f])?")
+
+
+def cell_text(value, *, keep_newlines=False):
+    """Return a cell as clean text: numbers without ".0", spaces collapsed, a CSV export's apostrophe removed."""
+    if type(value) is str and _PLAIN.fullmatch(value) and "  " not in value:
+        return value  # the common case first: plain text needs no cleaning
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return ""
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, str) and _PLAIN.fullmatch(value) and "  " not in value:
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    text = unicodedata.normalize("NFC", str(value)).replace("\r\n", "\n").replace("\r", "\n")
+    text = _SPACES.sub(" ", text)
+    # Zero-width spaces, soft hyphens and other invisible characters that pasting leaves behind.
+    text = "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch)[0] != "C")
+    if not keep_newlines:
+        text = " ".join(text.split("\n"))
+        text = _SPACES.sub(" ", text)
+    text = "\n".join(line.strip() for line in text.split("\n")).strip()
+    return unneutralise(text)
+
+
+def is_blank(cells):
+    return not any(cell_text(cell) for cell in cells)
+
+
+# Words offices write in a name cell when the post is empty: the row is a vacancy, not a person.
+VACANCY_WORDS = {"vakant", "ledig", "ubesatt", "ingen", "mangler", "-", "–", "—", "x", "n/a"}
+NAME_MAX_LENGTH = 150
+
+
+def clean_name(value):
+    """Return the person's name from a cell, or "" for an empty post."""
+    text = cell_text(value)
+    if text.casefold() in VACANCY_WORDS:
+        return ""
+    if len(text) > NAME_MAX_LENGTH:
+        raise CellError(
+            _("The name is longer than %(max)s characters. Write only the physician's name in this cell.")
+            % {"max": NAME_MAX_LENGTH}
+        )
+    return text
+
+
+def name_key(name):
+    """Return a name as compared across rows and with the registry: case and spacing ignored."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def clean_email(value):
+    text = cell_text(value)
+    if text.casefold().startswith("mailto:"):
+        text = text[len("mailto:") :]
+    text = text.strip(" <>")
+    if not text:
+        return ""
+    if text.count("@") > 1:
+        raise CellError(
+            _("«%(value)s» is not one e-mail address. Write one address per person, for example kari@kommune.no.")
+            % {"value": text[:100]}
+        )
+    if not _is_email(text):
+        raise CellError(
+            _("«%(value)s» is not a valid e-mail address. Check the spelling, for example kari@kommune.no.")
+            % {"value": text[:100]}
+        )
+    return text
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_email(text):
+    # Cached: a physician shared by several municipalities has the same address on each of their rows.
+    if len(text) > 254:
+        return False
+    try:
+        validate_email(text)
+    except ValidationError:
+        return False
+    return True
+
+
+_HPR_PUNCTUATION = re.compile(r"[\s.]")
+_HPR = re.compile(r"\d{4,9}")
+
+
+def clean_hpr(value):
+    text = _HPR_PUNCTUATION.sub("", cell_text(value))
+    if not text:
+        return ""
+    if not _HPR.fullmatch(text):
+        raise CellError(
+            _(
+                "«%(value)s» is not an HPR number: it has 4 to 9 digits and nothing else. "
+                "Leave the cell empty if you do not know it."
+            )
+            % {"value": text[:30]}
+        )
+    return text
+
+
+ROLE_WORDS = {
+    Role.CHIEF_PHYSICIAN: ("kommuneoverlege", "kommunelege", "overlege", "chief physician", "chief_physician"),
+    Role.DEPUTY: ("stedfortreder", "stedfortredende kommuneoverlege", "stedfortredende", "deputy"),
+    Role.INFECTION_CONTROL_PHYSICIAN: (
+        "smittevernoverlege",
+        "smittevernlege",
+        "smittevern",
+        "infection control physician",
+        "infection_control_physician",
+    ),
+}
+_ROLE_KEYS = {header_key(word): role for role, words in ROLE_WORDS.items() for word in words}
+
+
+def clean_role(value):
+    """Return the Role a "Rolle" cell names ("" when empty: the row is about the chief physician)."""
+    text = cell_text(value)
+    if not text:
+        return ""
+    role = _ROLE_KEYS.get(header_key(text))
+    if role is None:
+        raise CellError(
+            _("«%(value)s» is not a role. Write kommuneoverlege, stedfortreder or smittevernoverlege.")
+            % {"value": text[:60]}
+        )
+    return role
+
+
+def clean_note(value):
+    return cell_text(value, keep_newlines=True)
+
+
+# Phone numbers.
+
+
+class CheckedNumber(PhoneNumber):
+    """A number `parse_phone` has validated once: saving and formatting it do not validate it again.
+
+    A sheet of 10,000 rows holds some 40,000 numbers; phonenumber_field checks validity on every
+    save and every str(), which made up a third of an import's time.
+    """
+
+    def is_valid(self):
+        return True
+
+    def format_as(self, format):
+        formats = self.__dict__.setdefault("_formats", {})
+        if format not in formats:
+            formats[format] = super().format_as(format)
+        return formats[format]
+
+
+@dataclass(frozen=True)
+class PhoneEntry:
+    number: object  # CheckedNumber
+    note: str = ""
+
+    @functools.cached_property
+    def e164(self):
+        return self.number.as_e164
+
+    @property
+    def kind(self):
+        if self.number.country_code == 47:
+            # Norwegian mobile numbers start with 4, 9 or 59 (Nkom's plan); quicker than number_type().
+            national = str(self.number.national_number)
+            mobile = len(national) == 8 and (national[0] in "49" or national.startswith("59"))
+        else:
+            mobile = phonenumbers.number_type(self.number) == phonenumbers.PhoneNumberType.MOBILE
+        return PhoneKind.MOBILE if mobile else PhoneKind.OFFICE
+
+
+PHONE_NOTE_MAX_LENGTH = 200
+_BRACKETS = re.compile(r"\(([^()]*)\)")
+_PLACEHOLDER = re.compile(r"\x00(\d+)\x00")
+_PHONE_SEPARATORS = re.compile(r"\s*(?:[/;,|&\n]|\s(?:og|eller|or|and)\s)\s*", re.IGNORECASE)
+# "Mobil: 918 44 552": a label before the number. Words that only say "phone" are dropped.
+_LABEL = re.compile(r"^(?P<label>[^\d+()]+?)\s*[:.]\s*(?=[\d+(])")
+_SIMPLE_PHONES = re.compile(r"[\d +/,;]+")
+_SPACED_DASH = re.compile(r"\s+[-–]\s+")
+_PHONE_WORDS = {"tlf", "tel", "telefon", "mob", "mobil", "mobiltelefon", "nr", "nummer", "phone"}
+
+
+def _digits_lost_their_plus(text):
+    compact = _NUMBER_PUNCTUATION.sub("", text)
+    return compact.isdigit() and len(compact) > 8 and not compact.startswith("0")
+
+
+# An 8-digit Norwegian number, optionally with +47 or 0047: the common case, read without a full parse.
+_NORWEGIAN = re.compile(r"(?:\+47|0047)?([1-9]\d{7})")
+_NUMBER_PUNCTUATION = re.compile(r"[\s.\-–]")
+
+
+def _number_descriptions(region):
+    """Return (possible lengths, compiled pattern) of each number type phonenumbers knows for `region`."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    general = metadata.general_desc
+    types = []
+    # The most common types first: validity is "any type matches", so the order only saves time.
+    for name in (
+        "mobile",
+        "fixed_line",
+        "toll_free",
+        "premium_rate",
+        "shared_cost",
+        "voip",
+        "personal_number",
+        "pager",
+        "uan",
+        "voicemail",
+    ):
+        desc = getattr(metadata, name)
+        if desc is not None and desc.national_number_pattern:
+            types.append((set(desc.possible_length), re.compile(desc.national_number_pattern)))
+    return (set(general.possible_length), re.compile(general.national_number_pattern)), types
+
+
+_NORWAY = _number_descriptions("NO")
+
+
+def _valid_in_norway(national):
+    """phonenumbers.is_valid_number_for_region(…, "NO") for a national number, from the same metadata.
+
+    The same test (the general pattern, then any number type's lengths and pattern) without the
+    layers around it; tests/imports/test_normalise.py checks that both agree.
+    """
+    (lengths, pattern), types = _NORWAY
+    if (lengths and len(national) not in lengths) or not pattern.fullmatch(national):
+        return False
+    return any((not sizes or len(national) in sizes) and regex.fullmatch(national) for sizes, regex in types)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_one(text):
+    # Cached: one sheet repeats the same switchboard and shared physicians' numbers many times.
+    norwegian = _NORWEGIAN.fullmatch(_NUMBER_PUNCTUATION.sub("", text))
+    if norwegian:
+        # What parse_phone returns for these, as tests/imports/test_normalise.py checks, in half the time.
+        national = norwegian.group(1)
+        checked = CheckedNumber(country_code=47, national_number=int(national))
+        # +47 79… belongs to Svalbard (SJ); every other +47 number is validated against Norway's plan alone.
+        valid = phonenumbers.is_valid_number(checked) if national.startswith("79") else _valid_in_norway(national)
+        if valid:
+            checked.__dict__["_formats"] = {phonenumbers.PhoneNumberFormat.E164: "+47" + national}
+            return checked
+        raise invalid_phone(text)
+    try:
+        number = parse_phone(text)
+    except ValidationError:
+        # Excel turns "+4791844552" into the integer 4791844552: try the digits as an international number.
+        if not _digits_lost_their_plus(text):
+            raise
+        number = parse_phone("+" + re.sub(r"\D", "", text))
+    checked = CheckedNumber()
+    checked.merge_from(number)
+    return checked
+
+
+def clear_caches():
+    """Forget earlier sheets' numbers, so that every import (and every benchmark step) starts cold."""
+    _parse_one.cache_clear()
+    _is_email.cache_clear()
+
+
+def split_phones(value):
+    """Return the PhoneEntry list in one cell, or raise CellError naming every number that is wrong.
+
+    Reads integers Excel made of numbers, several numbers separated by / , ; "og" or line breaks,
+    a note in brackets after a number ("95 11 22 33 (kun dagtid)") and a label before it ("Vakt: …").
+    """
+    if isinstance(value, list):
+        entries = []
+        for item in value:
+            entries += split_phones(item)
+        return _unique(entries)
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+    else:
+        text = cell_text(value, keep_newlines=True)
+    if not text:
+        return []
+    if _SIMPLE_PHONES.fullmatch(text):
+        # Digits, spaces, + and separators only: no notes or labels to look for.
+        try:
+            return _unique([PhoneEntry(_parse_one(part)) for part in _PHONE_SEPARATORS.split(text) if part])
+        except ValidationError:
+            pass  # the full reading below names every wrong number
+    notes = []
+
+    def hide(match):
+        notes.append(match.group(1).strip())
+        return f"\x00{len(notes) - 1}\x00"
+
+    hidden = _BRACKETS.sub(hide, text)
+    entries, wrong = [], []
+    for part in _PHONE_SEPARATORS.split(hidden):
+        part_notes = [notes[int(i)] for i in _PLACEHOLDER.findall(part)]
+        number_text = _PLACEHOLDER.sub(" ", part).strip()
+        label = _LABEL.match(number_text)
+        if label:
+            number_text = number_text[label.end() :]
+            if label.group("label").strip().casefold() not in _PHONE_WORDS:
+                part_notes.insert(0, label.group("label").strip())
+        if not number_text:
+            if part_notes and entries:
+                # "918 44 552 / (kun dagtid)": a note standing alone belongs to the number before it.
+                last = entries.pop()
+                entries.append(PhoneEntry(last.number, "; ".join(filter(None, [last.note, *part_notes]))))
+            continue
+        try:
+            numbers = [_parse_one(number_text)]
+        except ValidationError:
+            # "73 19 90 00 - 918 44 552": two numbers joined by a spaced dash.
+            pieces = _SPACED_DASH.split(number_text)
+            try:
+                numbers = [_parse_one(piece) for piece in pieces] if len(pieces) > 1 else None
+            except ValidationError:
+                numbers = None
+            if not numbers:
+                wrong.append(number_text)
+                continue
+        note = "; ".join(n for n in part_notes if n)
+        if len(note) > PHONE_NOTE_MAX_LENGTH:
+            raise CellError(
+                _("The note in brackets after %(number)s is longer than %(max)s characters. Shorten it.")
+                % {"number": number_text, "max": PHONE_NOTE_MAX_LENGTH}
+            )
+        entries += [PhoneEntry(number, note) for number in numbers]
+    if wrong:
+        raise CellError(
+            _(
+                "%(numbers)s is not a valid phone number. Write a Norwegian number with 8 digits, or a foreign "
+                "number starting with + and the country code (for example +46 70 123 45 67). Separate two numbers "
+                "with /, and put a note in brackets after the number: 95 11 22 33 (kun dagtid)."
+            )
+            % {"numbers": ", ".join(f"«{w[:40]}»" for w in wrong)}
+        )
+    return _unique(entries)
+
+
+def _unique(entries):
+    seen, out = set(), []
+    for entry in entries:
+        if entry.e164 not in seen:
+            seen.add(entry.e164)
+            out.append(entry)
+    return out
+
+
+def format_phone_entry(number, note):
+    """Return a number as the export writes it: national format, the note in brackets after it."""
+    from registry.phones import format_phone
+
+    text = format_phone(number)
+    return f"{text} ({note})" if note else text
+
+
+# Municipalities.
+
+_COUNTY_HINT = re.compile(r"\s*\(([^)]*)\)\s*$")
+_NAME_SEPARATORS = re.compile(r"\s+[-–—/]\s+|\s*/\s*")
+_KOMMUNE_SUFFIX = re.compile(r"\s+(?:kommune|kommunen|suohkan|gielda|kommuuni)$")
+_NUMBER_AND_NAME = re.compile(r"^(\d{3,4})\s+(\D.*)$")
+
+
+def municipality_key(name):
+    """Return a municipality name as the index compares it: case, spacing and a trailing "kommune" ignored."""
+    key = " ".join(unicodedata.normalize("NFKC", name).casefold().replace("‐", "-").split())
+    return _KOMMUNE_SUFFIX.sub("", key).strip(" .,")
+
+
+_MUNICIPALITY_NUMBER = re.compile(r"\d{1,4}")
+
+
+def clean_municipality_number(value):
+    """Return the four-digit number in a cell ("301" and 301.0 are Oslo's 0301), or "" when empty."""
+    text = cell_text(value)
+    if not text:
+        return ""
+    combined = _NUMBER_AND_NAME.match(text)
+    if combined:
+        text = combined.group(1)
+    text = text.replace(" ", "")
+    if not _MUNICIPALITY_NUMBER.fullmatch(text):
+        raise CellError(
+            _("«%(value)s» is not a municipality number. Write its four digits, for example 0301 or 5001.")
+            % {"value": text[:40]}
+        )
+    return text.zfill(4)
+
+
+@dataclass
+class Resolution:
+    municipality: object = None
+    error: str = ""
+    column: str = ""
+
+
+def describe(municipality):
+    return f"{municipality.number} {municipality.name} ({municipality.county.name})"
+
+
+class MunicipalityIndex:
+    """Finds municipalities by number or by any of their names, in memory (one query to build)."""
+
+    def __init__(self, municipalities, *, today):
+        self.by_number = {}
+        self.by_name = {}
+        self.today = today
+        for municipality in municipalities:
+            self.by_number[municipality.number] = municipality
+            for name in [municipality.name, *municipality.parallel_name_list]:
+                self.by_name.setdefault(municipality_key(name), []).append(municipality)
+
+    def _active(self, candidates):
+        return [m for m in candidates if m.is_active(on=self.today)]
+
+    def by_name_text(self, text):
+        """Return (candidates, ceased candidates) for a name cell, e.g. "Guovdageaidnu – Kautokeino kommune"."""
+        county_hint = ""
+        hint = _COUNTY_HINT.search(text)
+        if hint:
+            county_hint = municipality_key(hint.group(1))
+            text = text[: hint.start()]
+        parts = [text, *_NAME_SEPARATORS.split(text)]
+        found = {}
+        for part in parts:
+            for municipality in self.by_name.get(municipality_key(part), []):
+                found[municipality.pk] = municipality
+            if found and part is text:
+                break
+        candidates = list(found.values())
+        if county_hint:
+            candidates = [m for m in candidates if municipality_key(m.county.name) == county_hint] or candidates
+        return self._active(candidates), [m for m in candidates if not m.is_active(on=self.today)]
+
+    def resolve(self, *, number, name, prefer=(), prefer_offices=()):
+        """Return a Resolution for a row's number and name cells (both already cleaned).
+
+        A name shared by two municipalities is settled by `prefer` (the ids the user may edit), then
+        `prefer_offices` (the offices of the sheet's other rows); else it is reported with both candidates.
+        """
+        combined = _NUMBER_AND_NAME.match(name) if not number else None
+        if combined:
+            number, name = combined.group(1).zfill(4), combined.group(2)
+        if number:
+            municipality = self.by_number.get(number)
+            if municipality is None:
+                return Resolution(
+                    error=_(
+                        "There is no municipality with the number %(number)s. Check the number against "
+                        "SSB's list, or leave it empty and write the name."
+                    )
+                    % {"number": number},
+                    column=MUNICIPALITY_NUMBER,
+                )
+            if not municipality.is_active(on=self.today):
+                return Resolution(error=self._ceased(municipality), column=MUNICIPALITY_NUMBER)
+            if name:
+                active, ceased = self.by_name_text(name)
+                if (active or ceased) and municipality not in active + ceased:
+                    return Resolution(
+                        error=_(
+                            "Municipality number %(number)s is %(municipality)s, but the name column says "
+                            "«%(name)s». Correct the number or the name."
+                        )
+                        % {"number": number, "municipality": municipality.name, "name": name[:80]},
+                        column=MUNICIPALITY_NAME,
+                    )
+            return Resolution(municipality=municipality)
+        if not name:
+            return Resolution(
+                error=_("The row has no municipality. Write its number or its name."), column=MUNICIPALITY_NAME
+            )
+        active, ceased = self.by_name_text(name)
+        if not active:
+            if ceased:
+                return Resolution(error=self._ceased(ceased[0]), column=MUNICIPALITY_NAME)
+            return Resolution(
+                error=_(
+                    "There is no municipality named «%(name)s». Check the spelling, or write the municipality number."
+                )
+                % {"name": name[:80]},
+                column=MUNICIPALITY_NAME,
+            )
+        if len(active) == 1:
+            return Resolution(municipality=active[0])
+        for preferred in (
+            [m for m in active if m.pk in prefer],
+            [m for m in active if m.county.county_governor_id in prefer_offices],
+        ):
+            if len(preferred) == 1:
+                return Resolution(municipality=preferred[0])
+        return Resolution(
+            error=_("«%(name)s» is the name of more than one municipality: %(candidates)s. Write the number instead.")
+            % {"name": name[:80], "candidates": _(" and ").join(describe(m) for m in active)},
+            column=MUNICIPALITY_NAME,
+        )
+
+    def _ceased(self, municipality):
+        successors = ", ".join(f"{m.number} {m.name}" for m in municipality.successors.all())
+        if successors:
+            return _("%(municipality)s ceased on %(date)s. Use its successor: %(successors)s.") % {
+                "municipality": f"{municipality.number} {municipality.name}",
+                "date": municipality.valid_to,
+                "successors": successors,
+            }
+        return _("%(municipality)s ceased on %(date)s. Use the municipality that took over.") % {
+            "municipality": f"{municipality.number} {municipality.name}",
+            "date": municipality.valid_to,
+        }

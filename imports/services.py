@@ -1,0 +1,486 @@
+"""Importing and exporting contact sheets: the functions the admin views and the commands call.
+
+`run_import` never raises for anything in the file: every problem ends up in the ImportReport, with
+the row number and column the user sees in their spreadsheet, and nothing is written unless the
+import is confirmed and (by default) every row is valid. Everything is written in one transaction.
+"""
+
+import contextlib
+import csv
+import datetime
+import gc
+import io
+import logging
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import openpyxl
+import tablib
+from django.conf import settings
+from django.contrib.auth import get_permission_codename
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Prefetch
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.access import is_national_admin, municipalities_for, sees_restricted_numbers
+from imports.models import ImportLog, PendingImport, checksum
+from imports.normalise import (
+    ERROR_HEADER,
+    EXPORT_HEADERS,
+    MUNICIPALITY_NAME,
+    MUNICIPALITY_NUMBER,
+    ROLE,
+    ROLE_HEADER,
+    SOURCE_ROW_HEADER,
+    CellError,
+    MunicipalityIndex,
+    cell_text,
+    clear_caches,
+    find_layout,
+    person_column,
+)
+from imports.planning import ROLE_SLOTS, RegistryState, describe_appointment, phone_cell
+from imports.resources import ROW_NUMBER, ContactResource, ContactRow
+from imports.sheets import Sheet, SheetError, display_name, read_sheet
+from registry.models import Appointment, Municipality, Phone
+from registry.spreadsheets import neutralise, write_text_row
+
+logger = logging.getLogger(__name__)
+
+
+def _permission(code):
+    return f"{ImportLog._meta.app_label}.{get_permission_codename(code, ImportLog._meta)}"
+
+
+# The permissions import and export need, named by django-import-export's settings ("import", "export").
+IMPORT_PERMISSION = _permission(settings.IMPORT_EXPORT_IMPORT_PERMISSION_CODE)
+EXPORT_PERMISSION = _permission(settings.IMPORT_EXPORT_EXPORT_PERMISSION_CODE)
+
+KINDS = ("new", "updated", "unchanged", "skipped", "error")
+
+
+@dataclass
+class Problem:
+    column: str  # "C «Telefon»", as the user finds it in the sheet
+    value: str
+    message: str
+
+
+@dataclass
+class RowReport:
+    number: int
+    kind: str  # one of KINDS
+    municipality: str = ""
+    changes: list = field(default_factory=list)  # [(column, old, new)]
+    problems: list = field(default_factory=list)  # [Problem]
+    reason: str = ""
+
+
+@dataclass
+class ImportReport:
+    file_name: str
+    dry_run: bool
+    file_format: str = ""
+    error: str = ""  # the file as a whole could not be imported
+    rows: list = field(default_factory=list)
+    notices: list = field(default_factory=list)
+    missing: list = field(default_factory=list)
+    ended: list = field(default_factory=list)
+    end_blocked: bool = False
+    saved: bool = False
+    header_cells: list = field(default_factory=list)
+    rejected_cells: dict = field(default_factory=dict)  # row number → original cells
+    sheet: object = None  # the Sheet as read, for a confirm to reuse
+    log: object = None
+
+    @property
+    def counts(self):
+        counts = dict.fromkeys(KINDS, 0)
+        for row in self.rows:
+            counts[row.kind] += 1
+        return counts
+
+    @property
+    def rejected(self):
+        return [row for row in self.rows if row.kind == "error"]
+
+    @property
+    def has_errors(self):
+        return bool(self.error or self.rejected)
+
+    def summary_line(self):
+        counts = self.counts
+        return (
+            f"new: {counts['new']}, updated: {counts['updated']}, unchanged: {counts['unchanged']}, "
+            f"skipped: {counts['skipped']}, errors: {counts['error'] + (1 if self.error else 0)}"
+        )
+
+    def rows_of(self, kind):
+        return [row for row in self.rows if row.kind == kind]
+
+
+def _column_label(layout, key):
+    column = layout.first_column(key)
+    if column is not None:
+        return str(column)
+    return ROLE_HEADER if key == ROLE else EXPORT_HEADERS.get(key, "")
+
+
+def _value(layout, cells, key):
+    value = layout.values(cells, key)
+    if isinstance(value, list):
+        return " / ".join(filter(None, (cell_text(v) for v in value)))
+    return cell_text(value)
+
+
+def _dataset(sheet, layout, report):
+    """Return the rows below the header as a tablib Dataset in the layout's columns, and their cells by row."""
+    keys = list(layout.columns)
+    headers = [ROLE_HEADER if key == ROLE else EXPORT_HEADERS[key] for key in keys]
+    dataset = tablib.Dataset(headers=[*headers, ROW_NUMBER])
+    cells_by_row = {}
+    for number, cells in sheet.rows:
+        if number <= layout.header_row:
+            continue
+        if layout.is_header_again(cells):
+            report.rows.append(RowReport(number=number, kind="skipped", reason=_("Repeats the header row.")))
+            continue
+        cells_by_row[number] = cells
+        dataset.append([layout.values(cells, key) for key in keys] + [number])
+    return dataset, cells_by_row
+
+
+def _allowed_ids(user):
+    if user is None or is_national_admin(user):
+        return None
+    return set(municipalities_for(user).values_list("pk", flat=True))
+
+
+@contextlib.contextmanager
+def collection_paused():
+    """Pause Python's cyclic garbage collector while a sheet is read and planned.
+
+    An import allocates hundreds of thousands of small objects that live until it ends; the
+    collector would walk them all again and again (a quarter of a 10,000-row preview). Nothing
+    is lost: reference counting still frees what is dropped, and collection resumes afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def run_import(
+    *, data=None, sheet=None, file_name, user, dry_run=True, skip_invalid=False, end_missing=False, source=None
+):
+    """Import the contact sheet in `data` (bytes) as `user` (None: national administrator); return an ImportReport.
+
+    A dry run only reports. Otherwise the rows are written in one transaction: all of them, or none
+    when a row has an error, unless `skip_invalid` (then the valid ones, and the report lists the
+    rest). `end_missing` ends the office's open appointments that the sheet leaves out. A real run
+    (not a dry run) is logged as an ImportLog when `source` is given. `sheet` is the Sheet an
+    earlier run read from `data` (report.sheet), so that a confirm does not parse the file again.
+    """
+    report = ImportReport(file_name=display_name(file_name), dry_run=dry_run)
+    try:
+        with collection_paused():
+            _import(report, data, sheet, file_name, user, dry_run, skip_invalid, end_missing)
+    except SheetError as error:
+        report.error = str(error)
+    except Exception:
+        # A bug must not become a 500 or a half-written import: the transaction is gone, say so.
+        logger.exception("Import of %s failed", report.file_name)
+        report.error = _("The import failed unexpectedly and nothing was saved. Try again, or tell the administrator.")
+        report.saved = False
+    if source and not dry_run:
+        report.log = _log(report, user, source, skip_invalid, end_missing)
+    return report
+
+
+def _import(report, data, sheet, file_name, user, dry_run, skip_invalid, end_missing):
+    clear_caches()
+    if sheet is None:
+        sheet = read_sheet(data, file_name)
+    report.sheet = sheet
+    report.file_format = sheet.format
+    try:
+        layout = find_layout(sheet.rows)
+    except CellError as error:
+        raise SheetError(str(error)) from None
+    report.header_cells = [cell_text(cell) for cell in layout.header_cells]
+    for column in layout.unknown:
+        report.notices.append(
+            _("Column %(column)s is not part of the layout and was not imported.") % {"column": column}
+        )
+    for ignored, used in layout.duplicates:
+        report.notices.append(
+            _("Column %(ignored)s means the same as column %(used)s; only %(used)s was read.")
+            % {"ignored": ignored, "used": used}
+        )
+    dataset, cells_by_row = _dataset(sheet, layout, report)
+    today = timezone.localdate()
+    state = RegistryState(today=today, allowed_ids=_allowed_ids(user))
+    resource = ContactResource(
+        state=state,
+        index=MunicipalityIndex(state.municipalities, today=today),
+        layout=layout,
+        user=user,
+        skip_invalid=skip_invalid,
+        end_missing=end_missing,
+    )
+    result = resource.import_data(
+        dataset,
+        dry_run=dry_run,
+        raise_errors=False,
+        use_transactions=True,
+        rollback_on_validation_errors=not skip_invalid,
+    )
+    for base_error in result.base_errors:
+        logger.error("Import of %s failed", report.file_name, exc_info=base_error.error)
+        raise RuntimeError("import failed")
+    row_numbers = [row[-1] for row in dataset]
+    for position, row_result in enumerate(result.rows):
+        number = row_numbers[position]
+        cells = cells_by_row[number]
+        municipality_text = " ".join(
+            filter(None, (_value(layout, cells, MUNICIPALITY_NUMBER), _value(layout, cells, MUNICIPALITY_NAME)))
+        )
+        row = RowReport(number=number, kind="error", municipality=municipality_text)
+        if row_result.validation_error is not None:
+            for key, messages in row_result.validation_error.message_dict.items():
+                for message in messages:
+                    row.problems.append(
+                        Problem(_column_label(layout, key), _value(layout, cells, key)[:200], str(message))
+                    )
+        elif row_result.errors:
+            for error in row_result.errors:
+                logger.error("Row %s of %s failed", number, report.file_name, exc_info=error.error)
+            row.problems.append(
+                Problem("", "", _("This row could not be read because of an unexpected error. Check its cells."))
+            )
+        else:
+            instance = row_result.instance
+            outcome = instance.outcome
+            row.kind = outcome.kind
+            row.municipality = f"{instance.municipality.number} {instance.municipality.name}"
+            row.reason = outcome.reason
+            row.changes = [(_column_label(layout, c.column), c.old, c.new) for c in outcome.changes]
+        if row.kind == "error":
+            report.rejected_cells[number] = cells
+        report.rows.append(row)
+    report.rows.sort(key=lambda r: r.number)
+    report.missing = [describe_appointment(a) for a in resource.missing]
+    report.ended = [describe_appointment(a) for a in resource.ended]
+    report.end_blocked = bool(end_missing and resource.missing and resource.unresolved_rows)
+    report.saved = resource.written and not result.has_errors()
+
+
+def _log(report, user, source, skip_invalid, end_missing):
+    counts = report.counts
+    return ImportLog.objects.create(
+        user=user,
+        source=source,
+        file_name=report.file_name,
+        file_format=report.file_format,
+        saved=report.saved,
+        skip_invalid=skip_invalid,
+        end_missing=end_missing,
+        rows_new=counts["new"],
+        rows_updated=counts["updated"],
+        rows_unchanged=counts["unchanged"],
+        rows_skipped=counts["skipped"],
+        rows_rejected=counts["error"],
+        appointments_missing=len(report.missing),
+        appointments_ended=len(report.ended) if report.saved else 0,
+    )
+
+
+def rejects_workbook(report):
+    """Return the rejected rows as .xlsx bytes: the sheet's own header and cells, the row number and the errors."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Avviste rader"
+    write_text_row(sheet, [*report.header_cells, SOURCE_ROW_HEADER, ERROR_HEADER])
+    width = len(report.header_cells)
+    for row in report.rejected:
+        cells = [cell_text(c) for c in report.rejected_cells.get(row.number, [])][:width]
+        cells += [""] * (width - len(cells))
+        errors = " ".join(
+            f"{problem.column}: {problem.message}" if problem.column else problem.message for problem in row.problems
+        )
+        write_text_row(sheet, [*cells, str(row.number), errors])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+# Export.
+
+
+def export_rows(user):
+    """Return one ContactRow per active municipality `user` may edit (None: all), in the import layout.
+
+    A municipality with two people in one role gets a second row. Numbers for authorities only are
+    included only for users who may see them. Costs a fixed number of queries.
+    """
+    municipalities = (Municipality.objects.all() if user is None else municipalities_for(user)).active()
+    include_restricted = user is None or sees_restricted_numbers(user)
+    phones = Phone.objects.visible(include_restricted=include_restricted).order_by("pk")
+    appointments = (
+        Appointment.objects.published()
+        .filter(municipality__in=municipalities)
+        .order_by("municipality__number", "start_date", "pk")
+        .prefetch_related(Prefetch("physician__phones", queryset=phones), Prefetch("phones", queryset=phones))
+    )
+    by_municipality = defaultdict(lambda: defaultdict(list))
+    for appointment in appointments:
+        by_municipality[appointment.municipality_id][appointment.role].append(appointment)
+    rows = []
+    for municipality in municipalities.order_by("number"):
+        roles = by_municipality.get(municipality.pk, {})
+        for line in range(max([len(v) for v in roles.values()] or [1])):
+            values = {MUNICIPALITY_NUMBER: municipality.number, MUNICIPALITY_NAME: municipality.name, "note": ""}
+            # The note column belongs to the first person on the row, as the import reads it.
+            note_taken = False
+            for slot, role in ROLE_SLOTS.items():
+                holders = roles.get(role, [])
+                if line >= len(holders):
+                    continue
+                appointment = holders[line]
+                physician = appointment.physician
+                numbers = {}
+                for phone in [*physician.phones.all(), *appointment.phones.all()]:
+                    numbers.setdefault(phone.number.as_e164, phone)
+                values[person_column(slot, "name")] = physician.name
+                values[person_column(slot, "phone")] = phone_cell(numbers.values())
+                values[person_column(slot, "email")] = physician.email
+                values[person_column(slot, "hpr")] = physician.hpr_number or ""
+                if not note_taken:
+                    values["note"] = appointment.note
+                    note_taken = True
+            rows.append(ContactRow(**values))
+    return rows
+
+
+def export_dataset(user):
+    return ContactResource().export(export_rows(user))
+
+
+def export_file(user, file_format):
+    """Return (bytes, content type) of the export as "xlsx" or "csv". Cells are never run as formulas."""
+    dataset = export_dataset(user)
+    if file_format == "csv":
+        out = io.StringIO()
+        # Semicolons and a BOM: what a Norwegian Excel opens with the columns split and æøå intact.
+        writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+        writer.writerow([neutralise(h) for h in dataset.headers])
+        for row in dataset:
+            writer.writerow([neutralise(value) for value in row])
+        return ("\ufeff" + out.getvalue()).encode("utf-8"), "text/csv; charset=utf-8"
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Kommuneoverleger"
+    write_text_row(sheet, dataset.headers)
+    for row in dataset:
+        write_text_row(sheet, row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def export_file_name(file_format):
+    return f"kommuneoverleger-{timezone.localdate():%Y-%m-%d}.{file_format}"
+
+
+# Pending uploads: stored in the database (any app server can confirm), tied to the user.
+
+
+def purge_expired():
+    """Delete uploads and rejected-row files older than their lifetime; they hold personal data."""
+    PendingImport.objects.expired().delete()
+
+
+def store_upload(*, user, file_name, data):
+    """Keep an upload until its preview is confirmed or cancelled; return the PendingImport."""
+    purge_expired()
+    return PendingImport.objects.create(
+        user=user, file_name=display_name(file_name), data=data, sha256=checksum(data), kind=PendingImport.Kind.UPLOAD
+    )
+
+
+def pending_for(*, user, pk, kind=PendingImport.Kind.UPLOAD, sha256=None):
+    """Return the user's own pending file `pk`, refusing another user's, an expired one or a changed one."""
+    pending = PendingImport.objects.exclude(pk__in=PendingImport.objects.expired().values("pk")).filter(
+        pk=pk, kind=kind
+    )
+    pending = pending.first()
+    if pending is None or pending.user_id != user.pk:
+        raise PermissionDenied(_("This upload does not exist, has expired, or belongs to someone else."))
+    if not pending.is_intact() or (sha256 is not None and sha256 != pending.sha256):
+        raise ValidationError(_("The uploaded file has changed since the preview. Upload it again."))
+    return pending
+
+
+def sheet_to_json(sheet):
+    """Return a Sheet as JSON the database keeps: dates as ISO text, as the import reads them anyway."""
+
+    def value(cell):
+        if isinstance(cell, float) and not math.isfinite(cell):
+            return None
+        if isinstance(cell, (datetime.date, datetime.time)):
+            return cell.isoformat()
+        return cell
+
+    return {
+        "format": sheet.format,
+        "name": sheet.sheet_name,
+        "rows": [[number, [value(cell) for cell in cells]] for number, cells in sheet.rows],
+    }
+
+
+def sheet_from_json(stored):
+    return Sheet(format=stored["format"], sheet_name=stored["name"], rows=[(n, cells) for n, cells in stored["rows"]])
+
+
+def preview_pending(*, pending, user):
+    """Return the dry-run report of `pending`, keeping its rows with it: the confirm reads those, not the file."""
+    stored = sheet_from_json(pending.sheet) if pending.sheet else None
+    report = run_import(data=bytes(pending.data), sheet=stored, file_name=pending.file_name, user=user)
+    if stored is None and report.sheet is not None:
+        pending.sheet = sheet_to_json(report.sheet)
+        pending.save(update_fields=["sheet"])
+    return report
+
+
+def confirm_import(*, pending, user, skip_invalid, end_missing):
+    """Run the confirmed import of `pending`; delete the upload; keep the rejected rows for download if any."""
+    report = run_import(
+        sheet=sheet_from_json(pending.sheet) if pending.sheet else None,
+        data=bytes(pending.data),
+        file_name=pending.file_name,
+        user=user,
+        dry_run=False,
+        skip_invalid=skip_invalid,
+        end_missing=end_missing,
+        source=ImportLog.Source.ADMIN,
+    )
+    with transaction.atomic():
+        if report.saved and report.rejected:
+            rejects = rejects_workbook(report)
+            pending.kind = PendingImport.Kind.REJECTS
+            pending.data = rejects
+            pending.sha256 = checksum(rejects)
+            pending.file_name = "avviste-rader.xlsx"
+            pending.sheet = None
+            pending.log = report.log
+            pending.created_at = timezone.now()
+            pending.save()
+        elif report.saved:
+            pending.delete()
+    return report
