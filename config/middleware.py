@@ -1,6 +1,8 @@
 """Request checks that apply to every view."""
 
 from django.core.exceptions import BadRequest
+from django.http import JsonResponse
+from django.utils.translation import gettext as _
 
 
 class RejectNullCharactersMiddleware:
@@ -16,5 +18,9 @@ class RejectNullCharactersMiddleware:
 
     def __call__(self, request):
         if any("\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()):
+            if request.path.startswith("/api/"):
+                # API clients read JSON errors, as the schema documents for every answer.
+                message = _("The query string contains a NUL character. Remove it and try again.")
+                return JsonResponse({"detail": message}, status=400)
             raise BadRequest("NUL character in the query string")
         return self.get_response(request)

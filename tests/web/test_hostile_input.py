@@ -46,3 +46,9 @@ def test_markup_in_names_notes_and_phone_notes_comes_out_escaped(client, entries
 def test_markup_in_a_search_is_escaped(client, entries):
     page = client.get("/", {"q": SCRIPT}).content.decode()
     assert SCRIPT not in page
+
+
+def test_a_nul_character_in_an_api_query_gets_a_json_400(client):
+    response = client.get("/api/municipalities/", {"q": "a\x00b"})
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    assert "NUL" in response.json()["detail"]
