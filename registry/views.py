@@ -1,15 +1,21 @@
 """The national list, a page per municipality, the exports and the coverage overview."""
 
+import hashlib
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from accounts.access import may_view_list, sees_restricted_numbers
 from registry import exports
-from registry.conditional import conditional_list
+from registry.conditional import conditional_list, list_last_modified
 from registry.coverage import coverage_by_office
 from registry.directory import build_entries
 from registry.filters import MunicipalityFilter
@@ -47,24 +53,54 @@ def list_context(request):
     }
 
 
-def status_of(context):
-    # A filter value that does not exist (an office code mistyped in a shared link) is the caller's error.
-    return 400 if context["form"].errors else 200
+# Rendered results stay valid until the data, the day, the language or the reader's access changes,
+# all of which are in the key; the timeout only bounds memory.
+RESULTS_CACHE_SECONDS = 600
+
+
+def results_cache_key(request):
+    parts = [
+        list_last_modified(request).isoformat(),
+        timezone.localdate().isoformat(),
+        get_language() or "",
+        "restricted" if sees_restricted_numbers(request.user) else "public",
+        "&".join(sorted(f"{key}={value}" for key, values in request.GET.lists() for value in values)),
+    ]
+    return "registry:results:" + hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def rendered_results(request):
+    """Return (form, status, results HTML) for the query string, from the shared cache when it can.
+
+    The national list is what FHI reloads in a crisis: rendering 357 municipalities' contacts is the
+    costly part, so the rendered results are kept in the cache (Redis when several app servers run)
+    and rebuilt only when something in the key changes. Reads no session or CSRF data, so a cached
+    fragment is the same for every reader with the same access.
+    """
+    filterset = MunicipalityFilter(request.GET, request=request)
+    status = 200 if filterset.is_valid() else 400
+    key = results_cache_key(request)
+    html = cache.get(key)
+    if html is None:
+        html = render_to_string("includes/_results.html", list_context(request), request=request)
+        cache.set(key, html, RESULTS_CACHE_SECONDS)
+    return filterset.form, status, mark_safe(html)  # noqa: S308 -- rendered by our own escaping template
 
 
 @list_access
 @conditional_list
 def national_list(request):
-    context = list_context(request)
-    return render(request, "registry/national_list.html", context, status=status_of(context))
+    form, status, results_html = rendered_results(request)
+    context = {"form": form, "results_html": results_html}
+    return render(request, "registry/national_list.html", context, status=status)
 
 
 @list_access
 @conditional_list
 def results(request):
     """Only the results of a search: what the page fetches as the user types."""
-    context = list_context(request)
-    return render(request, "includes/_results.html", context, status=status_of(context))
+    form, status, results_html = rendered_results(request)
+    return HttpResponse(results_html, status=status)
 
 
 @list_access

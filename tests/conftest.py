@@ -8,6 +8,14 @@ from tests.factories import UserFactory
 TODAY = datetime.date(2026, 11, 23)
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache: the list's rendered results must not leak between tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def superuser(db):
     """A national superuser: sees and changes everything."""

@@ -4,6 +4,7 @@ import datetime
 import re
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -246,6 +247,8 @@ def test_query_count_does_not_grow_with_the_data(client, today, django_assert_nu
     with CaptureQueriesContext(connection) as small:
         client.get(LIST, {"q": "lege"})
     build_large_registry(3)
+    # bulk_create writes no history row, so the cached results would still be served: render afresh.
+    cache.clear()
     with CaptureQueriesContext(connection) as large:
         response = client.get(LIST, {"q": "lege"})
     assert len(rows(response)) == 357
@@ -283,3 +286,21 @@ def test_page_speaks_norwegian_by_default_and_english_through_the_language_switc
     response = browser.post(reverse("set_language"), {"language": "en", "next": "/?q=5043"})
     assert response.status_code == 302 and response["Location"] == "/?q=5043"
     assert "Chief physician" in browser.get(LIST, {"q": "5043"}).content.decode()
+
+
+def test_rendered_results_come_from_the_cache_until_the_data_changes(client, today, django_assert_max_num_queries):
+    appointment = AppointmentFactory(municipality=municipality("5045"))
+    first = client.get(LIST, {"q": "grong"}).content.decode()
+    assert appointment.physician.name in first
+    # A second reader gets the cached results: no query for appointments, physicians or phones.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(LIST, {"q": "grong"}).content.decode()
+    assert appointment.physician.name in again
+    assert not any("registry_appointment" in query["sql"] for query in queries.captured_queries)
+    # A change writes a history row, which changes the key: the next reader sees it at once.
+    appointment.physician.name = "Omdøpt Lege"
+    appointment.physician.save()
+    assert "Omdøpt Lege" in client.get(LIST, {"q": "grong"}).content.decode()
