@@ -9,5 +9,6 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from accounts import sessions, signals  # noqa: F401  (connects the receivers)
+        from config import checks  # noqa: F401  (registers the settings checks)
 
         post_migrate.connect(signals.ensure_roles_after_migrate, sender=self, dispatch_uid="accounts_ensure_roles")

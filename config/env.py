@@ -44,11 +44,20 @@ def env_str(name, *, default=""):
     return os.environ.get(name, default)
 
 
-def env_required(name, *, unless_debug=None, debug=False):
-    """Return `name`; in debug mode fall back to `unless_debug`, otherwise refuse to start without it."""
-    value = os.environ.get(name, "")
-    if value:
-        return value
-    if debug and unless_debug is not None:
-        return unless_debug
-    raise ImproperlyConfigured(f"Set {name} in the environment (see .env.example).")
+SECRET_KEY_MISSING = "Set DJANGO_SECRET_KEY in the environment: at least 50 random characters (see .env.example)."
+
+
+def secret_key(*, debug):
+    """Return DJANGO_SECRET_KEY; in debug mode a development key stands in, otherwise "" when it is unset.
+
+    An empty key lets commands that sign nothing (check, makemigrations, migrate) run in a bare shell;
+    the server refuses to start without one (`require_secret_key`, called by config/wsgi.py) and
+    `check --deploy` reports it as an error.
+    """
+    return os.environ.get("DJANGO_SECRET_KEY", "") or ("dev-only-key-not-for-production" if debug else "")
+
+
+def require_secret_key(settings):
+    """Refuse to serve without a real secret key: sessions, CSRF tokens and password resets depend on it."""
+    if not settings.DEBUG and not os.environ.get("DJANGO_SECRET_KEY"):
+        raise ImproperlyConfigured(SECRET_KEY_MISSING)

@@ -12,13 +12,13 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from config.env import env_bool, env_int, env_list, env_required, env_str
+from config.env import env_bool, env_int, env_list, env_str, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = BASE_DIR / "data"
 
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = env_required("DJANGO_SECRET_KEY", unless_debug="dev-only-key-not-for-production", debug=DEBUG)
+SECRET_KEY = secret_key(debug=DEBUG)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 
 INSTALLED_APPS = [

@@ -19,20 +19,37 @@ def test_models_and_migrations_agree():
     assert "No changes detected" in out.getvalue()
 
 
-def settings_error(**env):
-    """Import the settings in a fresh interpreter with `env`; return what it printed to stderr."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+def run_python(*args, **env):
+    """Run Python in a fresh interpreter at the project root with only `env` as DJANGO_ settings."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REGISTRY_"))}
     environment.update(env)
-    result = subprocess.run(
-        [sys.executable, "-c", "import config.settings"], cwd=ROOT, env=environment, capture_output=True, text=True
-    )
-    return result.returncode, result.stderr
+    result = subprocess.run([sys.executable, *args], cwd=ROOT, env=environment, capture_output=True, text=True)
+    return result.returncode, result.stdout + result.stderr
 
 
-def test_settings_require_a_secret_key_unless_debug():
-    code, stderr = settings_error(DJANGO_DEBUG="0")
-    assert code != 0 and "Set DJANGO_SECRET_KEY" in stderr
-    assert settings_error(DJANGO_DEBUG="1")[0] == 0
+def settings_error(**env):
+    """Import the settings in a fresh interpreter with `env`; return (exit code, output)."""
+    return run_python("-c", "import config.settings", **env)
+
+
+def test_the_server_refuses_to_start_without_a_secret_key_unless_debug():
+    code, output = run_python("-c", "import config.wsgi")
+    assert code != 0 and "Set DJANGO_SECRET_KEY" in output
+    assert run_python("-c", "import config.wsgi", DJANGO_DEBUG="1")[0] == 0
+    assert run_python("-c", "import config.wsgi", DJANGO_SECRET_KEY="k" * 50)[0] == 0
+
+
+def test_deploy_check_fails_without_a_secret_key_naming_the_variable():
+    code, output = run_python("manage.py", "check", "--deploy", DJANGO_ALLOWED_HOSTS="kommuneoverleger.example.no")
+    assert code != 0 and "config.E001" in output and "Set DJANGO_SECRET_KEY" in output
+
+
+def test_everyday_commands_run_in_a_bare_shell():
+    # Commands that sign nothing need no secret key, so a developer (or a hook) can run them as they are.
+    code, output = run_python("manage.py", "check")
+    assert code == 0, output
+    code, output = run_python("manage.py", "makemigrations", "--check", "--dry-run")
+    assert code == 0 and "No changes detected" in output, output
 
 
 def test_settings_refuse_an_unclear_boolean():
