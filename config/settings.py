@@ -50,6 +50,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "config.middleware.RejectNullCharactersMiddleware",
+    # Anonymous visitors get the list's pages whole from the shared cache, before sessions and auth.
+    "registry.page_cache.SharedPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Keeps an active session alive (idle expiry) with at most one write a minute.
     "accounts.sessions.TouchSessionMiddleware",

@@ -20,6 +20,7 @@ from registry.coverage import coverage_by_office
 from registry.directory import build_entries
 from registry.filters import MunicipalityFilter
 from registry.models import Municipality
+from registry.page_cache import shareable
 
 
 def list_access(view):
@@ -88,6 +89,7 @@ def rendered_results(request):
 
 
 @list_access
+@shareable
 @conditional_list
 def national_list(request):
     form, status, results_html = rendered_results(request)
@@ -96,6 +98,7 @@ def national_list(request):
 
 
 @list_access
+@shareable
 @conditional_list
 def results(request):
     """Only the results of a search: what the page fetches as the user types."""
@@ -104,6 +107,7 @@ def results(request):
 
 
 @list_access
+@shareable
 @conditional_list
 def municipality_detail(request, number):
     if len(number) < 4:
@@ -122,6 +126,7 @@ def municipality_detail(request, number):
 
 def export(build_response):
     @list_access
+    @shareable
     @conditional_list
     def view(request):
         filterset, entries = search(request)
@@ -140,6 +145,7 @@ export_xlsx = export(exports.xlsx_response)
 
 
 @list_access
+@shareable
 @conditional_list
 def coverage(request):
     offices, national = coverage_by_office()
@@ -147,5 +153,6 @@ def coverage(request):
 
 
 @list_access
+@shareable
 def api_docs(request):
     return render(request, "registry/api_docs.html")

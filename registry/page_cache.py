@@ -1,0 +1,124 @@
+"""Whole pages of the national list for anonymous visitors, served from the shared cache.
+
+In an outbreak FHI, Helsedirektoratet and the public reload the same few pages. For a visitor who is
+not logged in, a page depends only on its address, the language, the day and the registry's data,
+so the first answer is kept whole in the cache (Redis when several app servers run) and later
+visitors get it before sessions, authentication or any view runs: one small query (when the data
+last changed) and one cache read instead of the page's queries and templates.
+
+A page is kept only when its view opted in (`shareable`) and the visitor was anonymous, the answer
+was a 200 that set no cookie, and the request carried no cookie but the CSRF and language ones, so
+nothing personal is ever shared. The key holds the data's last change (the newest history row), so
+an edit is visible to the very next visitor; the timeout only bounds memory.
+"""
+
+import hashlib
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpResponse
+from django.urls import Resolver404, resolve
+from django.utils import timezone, translation
+from django.utils.cache import get_conditional_response
+from django.utils.http import parse_http_date_safe
+
+from registry.conditional import data_changed_at
+
+CACHE_SECONDS = 600
+# A page larger than this is served but not kept: the cache is for pages, not downloads of any size.
+MAX_BYTES = 4 * 1024 * 1024
+KEY_PREFIX = "registry:page:"
+
+
+def shareable(view):
+    """Decorate a view whose answer to an anonymous visitor may be kept and served to other anonymous visitors."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if request.user.is_anonymous:
+            response.registry_shareable = True
+        return response
+
+    wrapped.registry_shareable = True  # read by page_key before the view runs; kept by wraps() around it
+    return wrapped
+
+
+def is_shareable_address(path):
+    """True when `path` goes to a view marked `shareable` (one URL resolution, no query)."""
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return False
+    return getattr(match.func, "registry_shareable", False)
+
+
+def harmless_cookies():
+    """Cookies that change nothing in an anonymous visitor's page (the language is in the key)."""
+    return {settings.CSRF_COOKIE_NAME, settings.LANGUAGE_COOKIE_NAME}
+
+
+def page_key(request):
+    """Return the cache key of the page `request` asks for, or None when it must not come from the cache."""
+    if request.method != "GET" or "HTTP_AUTHORIZATION" in request.META:
+        return None
+    if not set(request.COOKIES) <= harmless_cookies():
+        return None  # a session, messages or anything else we do not know: render it for this visitor
+    if not is_shareable_address(request.path_info):
+        return None
+    parts = [
+        request.scheme,
+        request.get_host(),  # refuses a host that is not allowed, as the page itself would
+        request.get_full_path(),
+        translation.get_language_from_request(request),
+        timezone.localdate().isoformat(),
+        str(getattr(settings, "REGISTRY_LIST_REQUIRES_LOGIN", False)),
+        str(data_changed_at() or ""),
+    ]
+    return KEY_PREFIX + hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def keep(response):
+    """The parts of `response` to store, or None when it must not be shared."""
+    if not getattr(response, "registry_shareable", False):
+        return None
+    if response.status_code != 200 or response.streaming or response.cookies or len(response.content) > MAX_BYTES:
+        return None
+    return {"content": response.content, "headers": dict(response.headers)}
+
+
+def replay(request, stored):
+    response = HttpResponse(stored["content"])
+    for header, value in stored["headers"].items():
+        response[header] = value
+    return get_conditional_response(
+        request,
+        etag=response.get("ETag"),
+        last_modified=parse_http_date_safe(response.get("Last-Modified", "")),
+        response=response,
+    )
+
+
+class SharedPageCacheMiddleware:
+    """Serve a kept page before sessions and authentication run; keep the pages views mark `shareable`.
+
+    Sits after the security, static file and CSP middleware, which add their headers to every answer,
+    kept or not, and before the session middleware.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        key = page_key(request)
+        if key is not None:
+            stored = cache.get(key)
+            if stored is not None:
+                return replay(request, stored)
+        response = self.get_response(request)
+        if key is not None:
+            kept = keep(response)
+            if kept is not None:
+                cache.set(key, kept, CACHE_SECONDS)
+        return response

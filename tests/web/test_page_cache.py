@@ -1,0 +1,177 @@
+"""Whole pages for anonymous visitors from the shared cache: fast, current at once, and never personal."""
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+
+from registry.models import Phone, PhoneKind, Physician, Visibility
+from registry.phones import parse_phone
+from tests.factories import municipality
+from tests.web.conftest import PUBLIC_NUMBER, RESTRICTED_NUMBER
+
+pytestmark = pytest.mark.django_db
+
+LIST = reverse("registry:list")
+KARI = "/kommune/5043/"
+SHARED = [
+    LIST,
+    LIST + "?q=royrvik",
+    reverse("registry:results") + "?q=grong",
+    KARI,
+    reverse("registry:coverage"),
+    reverse("registry:export-csv") + "?q=grong",
+    reverse("registry:api-docs"),
+]
+
+
+def anonymous(language="en"):
+    return Client(headers={"Accept-Language": language})
+
+
+@pytest.mark.parametrize("url", SHARED)
+def test_second_anonymous_visitor_gets_the_page_from_the_cache_with_one_query(demo, url, django_assert_num_queries):
+    first = anonymous().get(url)
+    assert first.status_code == 200
+    # The one query asks when the data last changed; no view, session or template runs.
+    with django_assert_num_queries(1):
+        again = anonymous().get(url)
+    assert again.status_code == 200 and again.content == first.content
+    assert again["Content-Type"] == first["Content-Type"] and again.get("ETag") == first.get("ETag")
+
+
+def test_an_edit_is_visible_to_the_very_next_visitor(demo):
+    assert "Demo Kari Fiktivsen" in anonymous().get(KARI).content.decode()
+    kari = Physician.objects.get(name="Demo Kari Fiktivsen")
+    kari.name = "Demo Kari Omdøpt"
+    kari.save()
+    content = anonymous().get(KARI).content.decode()
+    assert "Demo Kari Omdøpt" in content and "Demo Kari Fiktivsen" not in content
+
+
+def test_a_deleted_number_disappears_for_the_very_next_visitor(demo):
+    assert PUBLIC_NUMBER in anonymous().get(KARI).content.decode()
+    for phone in Phone.objects.filter(physician__name="Demo Kari Fiktivsen"):
+        phone.delete()
+    assert PUBLIC_NUMBER not in anonymous().get(KARI).content.decode()
+
+
+@pytest.mark.parametrize("url", [LIST + "?q=royrvik", KARI])
+def test_a_readers_page_is_never_served_to_an_anonymous_visitor(reader_client, demo, url):
+    assert RESTRICTED_NUMBER in reader_client.get(url).content.decode()
+    assert RESTRICTED_NUMBER in reader_client.get(url).content.decode()
+    content = anonymous().get(url).content.decode()
+    assert PUBLIC_NUMBER in content and RESTRICTED_NUMBER not in content
+
+
+@pytest.mark.parametrize("url", [LIST + "?q=royrvik", KARI])
+def test_a_reader_never_gets_the_anonymous_page(reader_client, demo, url):
+    anonymous().get(url)
+    anonymous().get(url)
+    content = reader_client.get(url).content.decode()
+    assert RESTRICTED_NUMBER in content and "fhi-reader" in content
+
+
+def test_languages_are_kept_apart(demo):
+    assert "Chief physician" in anonymous("en").get(KARI).content.decode()
+    norwegian = anonymous("nb").get(KARI).content.decode()
+    assert "Kommuneoverlege" in norwegian and "Chief physician" not in norwegian
+    chosen = Client()
+    chosen.cookies["django_language"] = "en"
+    assert "Chief physician" in chosen.get(KARI, headers={"Accept-Language": "nb"}).content.decode()
+
+
+def test_anonymous_page_has_no_csrf_token_and_sets_no_cookie(demo):
+    response = anonymous().get(LIST)
+    assert "csrfmiddlewaretoken" not in response.content.decode()
+    assert not response.cookies
+
+
+def test_language_switch_works_without_a_token(demo):
+    browser = Client(enforce_csrf_checks=True)
+    browser.get(LIST)
+    response = browser.post(reverse("set_language"), {"language": "en", "next": KARI})
+    assert response.status_code == 302 and response["Location"] == KARI
+    assert "Chief physician" in browser.get(KARI).content.decode()
+
+
+def test_a_kept_page_answers_a_conditional_request_with_304(demo, django_assert_num_queries):
+    etag = anonymous().get(LIST)["ETag"]
+    with django_assert_num_queries(1):
+        response = anonymous().get(LIST, headers={"If-None-Match": etag})
+    assert response.status_code == 304 and response["ETag"] == etag
+
+
+def test_a_kept_page_carries_the_security_headers(demo):
+    anonymous().get(LIST)
+    kept = anonymous().get(LIST)
+    assert "default-src" in kept["Content-Security-Policy"]
+    assert kept["X-Frame-Options"] == "DENY" and kept["X-Content-Type-Options"] == "nosniff"
+    assert "Cookie" in kept["Vary"] and "Accept-Language" in kept["Vary"]
+
+
+def queries_for(client, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    return response, len(queries.captured_queries)
+
+
+def test_an_error_is_not_kept(demo):
+    url = LIST + "?office=nowhere"
+    assert anonymous().get(url).status_code == 400
+    response, queries = queries_for(anonymous(), url)
+    assert response.status_code == 400 and queries > 1
+
+
+@pytest.mark.parametrize("cookie", ["sessionid", "messages", "something-else"])
+def test_a_visitor_with_another_cookie_gets_a_page_of_their_own(demo, cookie):
+    anonymous().get(LIST)
+    visitor = anonymous()
+    visitor.cookies[cookie] = "x"
+    response, queries = queries_for(visitor, LIST)
+    assert response.status_code == 200 and queries > 1
+
+
+def test_a_host_that_is_not_allowed_is_refused_not_served_from_the_cache(demo):
+    anonymous().get(LIST)
+    assert anonymous().get(LIST, headers={"Host": "evil.example"}).status_code == 400
+
+
+def test_the_api_is_not_kept_as_a_page(demo):
+    url = reverse("registry:api:municipality-list") + "?q=grong"
+    anonymous().get(url)
+    response, queries = queries_for(anonymous(), url)
+    assert response.status_code == 200 and queries > 1
+
+
+def test_the_list_turns_login_only_even_after_it_was_kept(demo, settings):
+    assert anonymous().get(LIST).status_code == 200
+    settings.REGISTRY_LIST_REQUIRES_LOGIN = True
+    response = anonymous().get(LIST)
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_a_restricted_number_added_later_is_not_shown_from_a_kept_page(demo):
+    anonymous().get(KARI)
+    Phone.objects.create(
+        municipality=municipality("5043"),
+        number=parse_phone("74 00 08 88"),
+        kind=PhoneKind.ON_CALL,
+        visibility=Visibility.AUTHORITIES,
+    )
+    Phone.objects.create(municipality=municipality("5043"), number=parse_phone("74 00 08 99"), kind=PhoneKind.ON_CALL)
+    content = anonymous().get(KARI).content.decode()
+    assert "+4774000899" in content and "+4774000888" not in content
+
+
+def test_a_page_too_large_is_served_but_not_kept(demo, monkeypatch):
+    from registry import page_cache
+
+    monkeypatch.setattr(page_cache, "MAX_BYTES", 100)
+    assert anonymous().get(KARI).status_code == 200
+    response, queries = queries_for(anonymous(), KARI)
+    assert response.status_code == 200 and queries > 1
+    assert not any(key.startswith(":1:" + page_cache.KEY_PREFIX) for key in getattr(cache, "_cache", {}))
