@@ -7,6 +7,7 @@ the user and CSRF cookie (the page names who is logged in and carries a token fo
 """
 
 import datetime
+import functools
 import hashlib
 from functools import wraps
 
@@ -23,12 +24,18 @@ from registry.models import Appointment, Municipality, Phone, Physician
 TRACKED = [Municipality, Physician, Appointment, Phone]
 
 
-def data_changed_at():
-    """Return when the list's data last changed (the newest history row), or None. One query."""
+@functools.cache
+def data_changed_sql():
+    # Built once: reaching the history model through `model.history` builds a manager each time (1 ms).
     tables = [model.history.model._meta.db_table for model in TRACKED]
     sql = " UNION ALL ".join(f"SELECT MAX(history_date) AS changed FROM {table}" for table in tables)
+    return f"SELECT MAX(changed) FROM ({sql}) AS changes"
+
+
+def data_changed_at():
+    """Return when the list's data last changed (the newest history row), or None. One query."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT MAX(changed) FROM ({sql}) AS changes")
+        cursor.execute(data_changed_sql())
         (changed,) = cursor.fetchone()
     if isinstance(changed, str):  # SQLite returns the text it stored
         changed = datetime.datetime.fromisoformat(changed)

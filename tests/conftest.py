@@ -10,10 +10,13 @@ TODAY = datetime.date(2026, 11, 23)
 
 @pytest.fixture(autouse=True)
 def empty_cache():
-    """Each test starts with an empty cache: the list's rendered results must not leak between tests."""
+    """Each test starts with an empty cache and no remembered data version: nothing leaks between tests."""
     from django.core.cache import cache
 
+    from registry.page_cache import forget_data_version
+
     cache.clear()
+    forget_data_version()
 
 
 @pytest.fixture
