@@ -294,11 +294,16 @@ class AppointmentQuerySet(models.QuerySet):
 class Appointment(TrackedModel):
     """A physician's role in one municipality for a period. No end date means it runs until further notice."""
 
+    # No index of their own: the indexes below begin with these columns.
     physician = models.ForeignKey(
-        Physician, verbose_name=_("physician"), on_delete=models.PROTECT, related_name="appointments"
+        Physician, verbose_name=_("physician"), on_delete=models.PROTECT, related_name="appointments", db_index=False
     )
     municipality = models.ForeignKey(
-        Municipality, verbose_name=_("municipality"), on_delete=models.PROTECT, related_name="appointments"
+        Municipality,
+        verbose_name=_("municipality"),
+        on_delete=models.PROTECT,
+        related_name="appointments",
+        db_index=False,
     )
     role = models.CharField(_("role"), max_length=40, choices=Role.choices, default=Role.CHIEF_PHYSICIAN)
     start_date = models.DateField(_("from"), default=timezone.localdate)
@@ -322,7 +327,13 @@ class Appointment(TrackedModel):
                 fields=["physician", "municipality", "role", "start_date"], name="appointment_natural_key"
             ),
         ]
-        indexes = [models.Index(fields=["municipality", "role", "end_date"], name="appointment_lookup")]
+        indexes = [
+            models.Index(fields=["municipality", "role", "end_date"], name="appointment_lookup"),
+            # Today's appointments in some municipalities, or of some physicians: the national list reads
+            # these for every search, among 30 times as many ended ones (8 ms to 1 ms; make bench-search).
+            models.Index(fields=["municipality", "end_date"], name="appointment_current_in"),
+            models.Index(fields=["physician", "end_date"], name="appointment_current_of"),
+        ]
 
     def __str__(self):
         return f"{self.physician} – {self.get_role_display()}, {self.municipality}"
