@@ -6,8 +6,9 @@ Creates the database if it is missing, loads 100,000 appointments once (30,000 p
 Norwegian names, three current appointments per municipality, the rest history), then times 200
 varied searches — physician names, municipality names typed without Norwegian letters, Sami names,
 numbers, counties and typos — through the same code path as the page: the search alone
-(MunicipalityFilter.results) and the whole /resultater/ response the page fetches as one types.
-Target: p95 under 50 ms.
+(MunicipalityFilter.results) and the whole /resultater/ response the page fetches as one types,
+as served (the rows of the list cached, as they are once the landing page has been shown) and with
+nothing cached at all. Target: p95 under 50 ms for the search and for the response as served.
 """
 
 import datetime
@@ -147,7 +148,15 @@ def queries(rng):
         lambda: typo(rng.choice(current_names).split()[-1].lower(), rng),  # a typo in a surname
         lambda: rng.choice(counties).split(" - ")[0],
     ]
-    return [makers[index % len(makers)]() for index in range(SEARCHES + WARM_UP)]
+    # Each search different, so that no answer comes whole from a cache: only the rows of the list can.
+    typed, seen, index = [], set(), 0
+    while len(typed) < SEARCHES + WARM_UP:
+        query = makers[index % len(makers)]()
+        index += 1
+        if query.casefold() not in seen:
+            seen.add(query.casefold())
+            typed.append(query)
+    return typed
 
 
 def percentiles(samples):
@@ -171,32 +180,63 @@ def main():
     rng = random.Random(SEED)
     load(rng)
     typed = queries(rng)
+    # The production start-up (config/wsgi.py, as gunicorn loads it): among other things it freezes the
+    # objects loaded at start, so that full garbage collections stay short.
+    from django.core.cache import cache
+
+    import config.wsgi  # noqa: F401
+    from registry.page_cache import forget_data_version
+
+    def forget_everything():
+        cache.clear()
+        forget_data_version()
+
+    def timed(function):
+        started = time.perf_counter()
+        result = function()
+        return result, (time.perf_counter() - started) * 1000
+
     client = Client(headers={"Accept-Language": "nb"})
-    search_ms, response_ms, found = [], [], []
+    search_ms, cold_ms, served_ms, found = [], [], [], []
+    # 1. Nothing cached: the search alone, then the whole response with every row built and rendered.
     for index, query in enumerate(typed):
         data = QueryDict(mutable=True)
         data["q"] = query
-        started = time.perf_counter()
-        rows = MunicipalityFilter(data).results()
-        search_time = (time.perf_counter() - started) * 1000
-        started = time.perf_counter()
-        response = client.get("/resultater/", {"q": query})
-        response_time = (time.perf_counter() - started) * 1000
+        forget_everything()
+        rows, search_time = timed(lambda data=data: MunicipalityFilter(data).results())
+        forget_everything()
+        response, response_time = timed(lambda query=query: client.get("/resultater/", {"q": query}))
         assert response.status_code == 200, (query, response.status_code)
         if index >= WARM_UP:
             search_ms.append(search_time)
-            response_ms.append(response_time)
+            cold_ms.append(response_time)
             found.append(len(rows))
-    print(f"{SEARCHES} searches over {APPOINTMENTS:,} appointments on PostgreSQL ({WARM_UP} warm-up not counted)")
+    # 2. As served: the landing page has rendered every municipality's row once (registry.views.rendered_rows);
+    # each search is new, so its own queries run and its results are put together from the cached rows.
+    forget_everything()
+    assert client.get("/").status_code == 200
+    for index, query in enumerate(typed):
+        response, response_time = timed(lambda query=query: client.get("/resultater/", {"q": query}))
+        assert response.status_code == 200, (query, response.status_code)
+        if index >= WARM_UP:
+            served_ms.append(response_time)
+    print(f"{SEARCHES} different searches over {APPOINTMENTS:,} appointments on PostgreSQL", end=" ")
+    print(f"({WARM_UP} warm-up not counted)")
     print(f"  queries with at least one municipality found: {sum(1 for n in found if n)}/{len(found)}")
-    measured = [("search (MunicipalityFilter.results)", search_ms), ("whole /resultater/ response", response_ms)]
+    measured = [
+        ("search (MunicipalityFilter.results)", search_ms),
+        ("whole /resultater/ response, as served", served_ms),
+        ("  the same with nothing cached", cold_ms),
+    ]
     for label, samples in measured:
         p50, p95, worst = percentiles(samples)
-        print(f"  {label:38} p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   max {worst:6.1f} ms")
-    for label, samples in [("the search", search_ms), ("the whole response", response_ms)]:
+        print(f"  {label:42} p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   max {worst:6.1f} ms")
+    for label, samples in [("the search", search_ms), ("the whole response as served", served_ms)]:
         p95 = percentiles(samples)[1]
         verdict = "met" if p95 < TARGET_MS else "NOT met"
         print(f"Target p95 < {TARGET_MS:.0f} ms for {label}: {verdict} ({p95 / TARGET_MS:.2f}x target)")
+    cold_p95 = percentiles(cold_ms)[1]
+    print(f"With nothing cached (every row rendered) the response's p95 is {cold_p95 / TARGET_MS:.2f}x the target.")
     print(f"Load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     return 0
 

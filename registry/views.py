@@ -7,7 +7,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
@@ -42,15 +42,15 @@ def search(request):
     return filterset, build_entries(municipalities, include_restricted=sees_restricted_numbers(request.user))
 
 
-def list_context(request):
-    filterset, entries = search(request)
-    query = request.GET.copy()
+def list_context(request, filterset):
+    municipalities = filterset.results() if filterset.is_valid() else []
+    rows = rendered_rows(request, municipalities)
     return {
         "filterset": filterset,
         "form": filterset.form,
-        "entries": entries,
-        "query_string": query.urlencode(),
-        "vacancies": sum(1 for entry in entries if not entry.has_chief_physician),
+        "rows": [html for html, has_chief_physician in rows],
+        "query_string": request.GET.urlencode(),
+        "vacancies": sum(1 for html, has_chief_physician in rows if not has_chief_physician),
     }
 
 
@@ -59,15 +59,49 @@ def list_context(request):
 RESULTS_CACHE_SECONDS = 600
 
 
-def results_cache_key(request):
+def cache_variant(request, *more):
+    """A hash of what the list's cached HTML depends on: the data, the day, the language, the reader's access."""
     parts = [
         list_last_modified(request).isoformat(),
         timezone.localdate().isoformat(),
         get_language() or "",
         "restricted" if sees_restricted_numbers(request.user) else "public",
-        "&".join(sorted(f"{key}={value}" for key, values in request.GET.lists() for value in values)),
+        *more,
     ]
-    return "registry:results:" + hashlib.sha256("|".join(parts).encode()).hexdigest()
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def results_cache_key(request):
+    query = "&".join(sorted(f"{key}={value}" for key, values in request.GET.lists() for value in values))
+    return "registry:results:" + cache_variant(request, query)
+
+
+def row_key_prefix(request):
+    """The start of the keys of the list's cached rows: each row's key adds its municipality."""
+    return "registry:row:" + cache_variant(request) + ":"
+
+
+def rendered_rows(request, municipalities):
+    """Return (row HTML, has a chief physician) for each municipality, rendering only the rows not in the cache.
+
+    Building and rendering a row (its contacts, numbers, shared arrangements) is most of a search's
+    cost, and the same rows come back search after search: the landing page alone renders all 357.
+    So each row is rendered once per data change, day, language and access, and kept in the shared
+    cache; a search then costs its own queries and one cache read (make bench-search).
+    """
+    prefix = row_key_prefix(request)
+    keys = {municipality.pk: f"{prefix}{municipality.pk}" for municipality in municipalities}
+    found = cache.get_many(list(keys.values())) if keys else {}
+    missing = [municipality for municipality in municipalities if keys[municipality.pk] not in found]
+    if missing:
+        template = get_template("includes/_result_row.html")
+        rendered = {
+            keys[entry.municipality.pk]: (template.render({"entry": entry}), entry.has_chief_physician)
+            for entry in build_entries(missing, include_restricted=sees_restricted_numbers(request.user))
+        }
+        cache.set_many(rendered, RESULTS_CACHE_SECONDS)
+        found.update(rendered)
+    return [(mark_safe(found[keys[m.pk]][0]), found[keys[m.pk]][1]) for m in municipalities]  # noqa: S308
 
 
 def rendered_results(request):
@@ -83,7 +117,7 @@ def rendered_results(request):
     key = results_cache_key(request)
     html = cache.get(key)
     if html is None:
-        html = render_to_string("includes/_results.html", list_context(request), request=request)
+        html = render_to_string("includes/_results.html", list_context(request, filterset), request=request)
         cache.set(key, html, RESULTS_CACHE_SECONDS)
     return filterset.form, status, mark_safe(html)  # noqa: S308 -- rendered by our own escaping template
 

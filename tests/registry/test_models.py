@@ -35,6 +35,21 @@ class TestPhoneNumbers:
     def test_foreign_number_is_shown_in_international_format(self):
         assert format_phone(parse_phone("+46701740610")) == "+46 70 174 06 10"
 
+    def test_two_rows_with_the_same_number_get_objects_of_their_own(self):
+        physician = PhysicianFactory()
+        for kind in ("mobile", "office"):
+            Phone.objects.create(physician=physician, number=parse_phone("918 44 552"), kind=kind)
+        first, second = Phone.objects.filter(physician=physician)
+        assert first.number == second.number and first.number is not second.number
+        first.number.national_number = 91844553  # a change to one row's object does not reach the other
+        assert second.number.as_e164 == "+4791844552"
+        assert format_phone(Phone.objects.filter(physician=physician).first().number) == "91 84 45 52"
+
+    def test_an_invalid_stored_number_is_shown_as_stored(self):
+        from phonenumber_field.phonenumber import PhoneNumber
+
+        assert format_phone(PhoneNumber.from_string("+47 1234", region="NO")) == "+47 1234"
+
     def test_model_refuses_invalid_number(self):
         phone = Phone(number="12", physician=PhysicianFactory())
         with pytest.raises(ValidationError) as error:
