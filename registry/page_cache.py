@@ -68,13 +68,18 @@ def shareable(view):
     return wrapped
 
 
-def is_shareable_address(path):
-    """True when `path` goes to a view marked `shareable` (one URL resolution, no query)."""
+def shareable_mark(path):
+    """How the view at `path` may be shared: False, True, or "accept" (one URL resolution, no query).
+
+    An API view set marks its class `registry_shareable = "accept"`: its answer depends on the Accept
+    header (JSON, or 406), so the header is part of the key.
+    """
     try:
         match = resolve(path)
     except Resolver404:
         return False
-    return getattr(match.func, "registry_shareable", False)
+    view_class = getattr(match.func, "cls", None)
+    return getattr(match.func, "registry_shareable", False) or getattr(view_class, "registry_shareable", False)
 
 
 def harmless_cookies():
@@ -88,7 +93,8 @@ def page_key(request):
         return None
     if not set(request.COOKIES) <= harmless_cookies():
         return None  # a session, messages or anything else we do not know: render it for this visitor
-    if not is_shareable_address(request.path_info):
+    mark = shareable_mark(request.path_info)
+    if not mark:
         return None
     parts = [
         request.scheme,
@@ -98,6 +104,7 @@ def page_key(request):
         timezone.localdate().isoformat(),
         str(getattr(settings, "REGISTRY_LIST_REQUIRES_LOGIN", False)),
         data_version(),
+        request.META.get("HTTP_ACCEPT", "") if mark == "accept" else "",
     ]
     return KEY_PREFIX + hashlib.sha256("\n".join(parts).encode()).hexdigest()
 

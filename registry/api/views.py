@@ -17,6 +17,7 @@ from registry.conditional import conditional_list
 from registry.directory import build_entries
 from registry.filters import MunicipalityFilter
 from registry.models import Municipality
+from registry.page_cache import shareable
 
 
 class MunicipalityPagination(PageNumberPagination):
@@ -57,6 +58,8 @@ class MunicipalityViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "number"
     # Anything up to the next slash reaches retrieve(), so a malformed number gets the API's JSON 404.
     lookup_value_regex = "[^/]+"
+    # Anonymous answers are served from the shared page cache, keyed with the Accept header too.
+    registry_shareable = "accept"
 
     def get_queryset(self):
         return Municipality.objects.active().with_office()
@@ -64,6 +67,7 @@ class MunicipalityViewSet(viewsets.ReadOnlyModelViewSet):
     def entries(self, municipalities):
         return build_entries(municipalities, include_restricted=sees_restricted_numbers(self.request.user))
 
+    @method_decorator(shareable)
     @method_decorator(conditional_list)
     def list(self, request, *args, **kwargs):
         filterset = MunicipalityFilter(request.query_params, request=request)
@@ -73,6 +77,7 @@ class MunicipalityViewSet(viewsets.ReadOnlyModelViewSet):
         serializer = self.get_serializer(self.entries(page), many=True)
         return self.get_paginated_response(serializer.data)
 
+    @method_decorator(shareable)
     @method_decorator(conditional_list)
     def retrieve(self, request, number=None, *args, **kwargs):
         municipality = get_object_or_404(Municipality.objects.with_office(), number=number)

@@ -150,11 +150,29 @@ def test_a_host_that_is_not_allowed_is_refused_not_served_from_the_cache(demo):
     assert anonymous().get(LIST, headers={"Host": "evil.example"}).status_code == 400
 
 
-def test_the_api_is_not_kept_as_a_page(demo):
-    url = reverse("registry:api:municipality-list") + "?q=grong"
-    anonymous().get(url)
-    response, queries = queries_for(anonymous(), url)
-    assert response.status_code == 200 and queries > 1
+API = reverse("registry:api:municipality-list") + "?q=grong"
+
+
+def test_the_api_is_kept_too(demo, trusted_version, django_assert_num_queries):
+    first = anonymous().get(API)
+    assert first.status_code == 200
+    with django_assert_num_queries(0):
+        again = anonymous().get(API)
+    assert again.status_code == 200 and again.json() == first.json()
+
+
+def test_the_api_is_kept_apart_by_accept_header(demo):
+    assert anonymous().get(API).status_code == 200
+    refused = anonymous().get(API, headers={"Accept": "text/html"})
+    assert refused.status_code == 406
+    assert anonymous().get(API, headers={"Accept": "application/json"}).status_code == 200
+
+
+def test_a_readers_api_answer_is_never_served_to_an_anonymous_client(reader_client, demo):
+    url = reverse("registry:api:municipality-detail", args=["5043"])
+    assert "+4740000102" in reader_client.get(url).content.decode()
+    assert "+4740000102" not in anonymous().get(url).content.decode()
+    assert "+4740000102" not in anonymous().get(url).content.decode()
 
 
 def test_the_list_turns_login_only_even_after_it_was_kept(demo, settings):
