@@ -182,13 +182,15 @@ def main():
     typed = queries(rng)
     # The production start-up (config/wsgi.py, as gunicorn loads it): among other things it freezes the
     # objects loaded at start, so that full garbage collections stay short.
-    from django.core.cache import cache
+    from django.conf import settings
+    from django.core.cache import caches
 
     import config.wsgi  # noqa: F401
     from registry.page_cache import forget_data_version
 
     def forget_everything():
-        cache.clear()
+        for alias in settings.CACHES:
+            caches[alias].clear()
         forget_data_version()
 
     def timed(function):

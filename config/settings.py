@@ -189,13 +189,24 @@ SPECTACULAR_SETTINGS = {
 
 # Several app servers need one shared cache (for the public list's caching); REDIS_URL gives it.
 REDIS_URL = env_str("REDIS_URL")
+
+
+def _cache(location_name, max_entries):
+    if REDIS_URL:  # one Redis for every app server; its maxmemory and eviction policy bound it
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    # One server: each process keeps its own, bounded by a number of entries.
+    return {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": location_name,
+        "OPTIONS": {"MAX_ENTRIES": max_entries},
+    }
+
+
 CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-        if REDIS_URL
-        # Room for the list's rows (357 per language and access) and pages; the default is 300 entries.
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 20_000}}
-    )
+    # Pages, results and everything else: entries of up to a few hundred kilobytes, so few of them.
+    "default": _cache("default", 300),
+    # The rows of the national list: 357 per language and access, a few kilobytes each.
+    "rows": _cache("rows", 5000),
 }
 
 # --- HTTPS and browser protections (python manage.py check --deploy) ---

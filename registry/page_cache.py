@@ -32,6 +32,10 @@ from registry.conditional import data_changed_at
 CACHE_SECONDS = 600
 # A page larger than this is served but not kept: the cache is for pages, not downloads of any size.
 MAX_BYTES = 4 * 1024 * 1024
+# Larger answers are kept only for an address without a query string (the whole list, the full
+# exports): anyone can make up query strings, and a cache filled with copies of the whole list under
+# made-up ones would hold hundreds of megabytes.
+MAX_BYTES_WITH_QUERY = 256 * 1024
 KEY_PREFIX = "registry:page:"
 # How long a process trusts the data version it read last before asking the database again. Another
 # app server's edit shows within this time; this process's own writes forget the version at once.
@@ -109,11 +113,19 @@ def page_key(request):
     return KEY_PREFIX + hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def keep(response):
+def worth_keeping(request, content):
+    """True when `content`, the answer to `request`, is small enough to keep in the cache."""
+    limit = MAX_BYTES_WITH_QUERY if request.META.get("QUERY_STRING") else MAX_BYTES
+    return len(content) <= limit
+
+
+def keep(request, response):
     """The parts of `response` to store, or None when it must not be shared."""
     if not getattr(response, "registry_shareable", False):
         return None
-    if response.status_code != 200 or response.streaming or response.cookies or len(response.content) > MAX_BYTES:
+    if response.status_code != 200 or response.streaming or response.cookies:
+        return None
+    if not worth_keeping(request, response.content):
         return None
     return {"content": response.content, "headers": dict(response.headers)}
 
@@ -150,7 +162,7 @@ class SharedPageCacheMiddleware:
         if request.method not in {"GET", "HEAD", "OPTIONS"}:
             forget_data_version()  # an edit or an import, perhaps without a signal (bulk writes)
         if key is not None:
-            kept = keep(response)
+            kept = keep(request, response)
             if kept is not None:
                 cache.set(key, kept, CACHE_SECONDS)
         return response

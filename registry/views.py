@@ -4,7 +4,7 @@ import hashlib
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import get_template, render_to_string
@@ -20,7 +20,7 @@ from registry.coverage import coverage_by_office
 from registry.directory import build_entries
 from registry.filters import MunicipalityFilter
 from registry.models import Municipality
-from registry.page_cache import shareable
+from registry.page_cache import shareable, worth_keeping
 
 
 def list_access(view):
@@ -91,7 +91,8 @@ def rendered_rows(request, municipalities):
     """
     prefix = row_key_prefix(request)
     keys = {municipality.pk: f"{prefix}{municipality.pk}" for municipality in municipalities}
-    found = cache.get_many(list(keys.values())) if keys else {}
+    rows_cache = caches["rows"]
+    found = rows_cache.get_many(list(keys.values())) if keys else {}
     missing = [municipality for municipality in municipalities if keys[municipality.pk] not in found]
     if missing:
         template = get_template("includes/_result_row.html")
@@ -99,7 +100,7 @@ def rendered_rows(request, municipalities):
             keys[entry.municipality.pk]: (template.render({"entry": entry}), entry.has_chief_physician)
             for entry in build_entries(missing, include_restricted=sees_restricted_numbers(request.user))
         }
-        cache.set_many(rendered, RESULTS_CACHE_SECONDS)
+        rows_cache.set_many(rendered, RESULTS_CACHE_SECONDS)
         found.update(rendered)
     return [(mark_safe(found[keys[m.pk]][0]), found[keys[m.pk]][1]) for m in municipalities]  # noqa: S308
 
@@ -118,7 +119,8 @@ def rendered_results(request):
     html = cache.get(key)
     if html is None:
         html = render_to_string("includes/_results.html", list_context(request, filterset), request=request)
-        cache.set(key, html, RESULTS_CACHE_SECONDS)
+        if worth_keeping(request, html):
+            cache.set(key, html, RESULTS_CACHE_SECONDS)
     return filterset.form, status, mark_safe(html)  # noqa: S308 -- rendered by our own escaping template
 
 

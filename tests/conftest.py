@@ -11,11 +11,10 @@ TODAY = datetime.date(2026, 11, 23)
 @pytest.fixture(autouse=True)
 def empty_cache():
     """Each test starts with an empty cache and no remembered data version: nothing leaks between tests."""
-    from django.core.cache import cache
-
     from registry.page_cache import forget_data_version
+    from tests.factories import clear_caches
 
-    cache.clear()
+    clear_caches()
     forget_data_version()
 
 

@@ -51,3 +51,12 @@ class PhoneFactory(factory.django.DjangoModelFactory):
     kind = PhoneKind.MOBILE
     visibility = Visibility.PUBLIC
     physician = factory.SubFactory(PhysicianFactory)
+
+
+def clear_caches():
+    """Empty every cache (pages and results, and the list's rows)."""
+    from django.conf import settings
+    from django.core.cache import caches
+
+    for alias in settings.CACHES:
+        caches[alias].clear()

@@ -4,7 +4,6 @@ import datetime
 import re
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -12,7 +11,7 @@ from django.utils import timezone
 from registry.models import Appointment, Municipality, Phone, PhoneKind, Physician, Role, Visibility
 from registry.page_cache import forget_data_version
 from registry.phones import parse_phone
-from tests.factories import AppointmentFactory, municipality
+from tests.factories import AppointmentFactory, clear_caches, municipality
 from tests.web.conftest import PUBLIC_NUMBER, RESTRICTED_NUMBER, restricted_forms
 
 pytestmark = pytest.mark.django_db
@@ -249,7 +248,7 @@ def test_query_count_does_not_grow_with_the_data(client, today, django_assert_nu
         client.get(LIST, {"q": "lege"})
     build_large_registry(3)
     # bulk_create writes no history row, so the cached results would still be served: render afresh.
-    cache.clear()
+    clear_caches()
     forget_data_version()
     with CaptureQueriesContext(connection) as large:
         response = client.get(LIST, {"q": "lege"})

@@ -257,3 +257,28 @@ def test_a_post_in_this_process_forgets_the_data_version(demo, clock, admin_clie
     bulk_update_with_history([kari], Physician, ["name"])
     admin_client.post(reverse("set_language"), {"language": "nb"})
     assert "Demo Kari Annenstad" in anonymous().get(KARI).content.decode()
+
+
+def test_a_large_answer_to_a_made_up_query_string_is_not_kept(demo, monkeypatch):
+    """Anyone can make up query strings: copies of the whole list under each must not fill the cache."""
+    from registry import page_cache
+
+    monkeypatch.setattr(page_cache, "MAX_BYTES_WITH_QUERY", 20_000)
+    for url in [LIST + "?made-up=1", LIST + "?made-up=2"]:
+        assert anonymous().get(url).status_code == 200
+        response, queries = queries_for(anonymous(), url)
+        assert response.status_code == 200 and queries > 1
+    # The whole list at its own address is kept.
+    anonymous().get(LIST)
+    response, queries = queries_for(anonymous(), LIST)
+    assert queries <= 1
+
+
+def test_large_results_for_a_made_up_query_string_are_not_kept(demo, monkeypatch, reader_client):
+    from registry import page_cache
+
+    monkeypatch.setattr(page_cache, "MAX_BYTES_WITH_QUERY", 20_000)
+    reader_client.get(LIST + "?made-up=1")
+    assert not any(key.startswith(":1:registry:results:") for key in getattr(cache, "_cache", {}))
+    reader_client.get(LIST + "?q=5601")  # small: kept
+    assert any(key.startswith(":1:registry:results:") for key in getattr(cache, "_cache", {}))
