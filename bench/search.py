@@ -186,12 +186,12 @@ def main():
     from django.core.cache import caches
 
     import config.wsgi  # noqa: F401
-    from registry.page_cache import forget_data_version
+    from registry.versioning import forget_data_state
 
     def forget_everything():
         for alias in settings.CACHES:
             caches[alias].clear()
-        forget_data_version()
+        forget_data_state()
 
     def timed(function):
         started = time.perf_counter()

@@ -20,6 +20,7 @@ from simple_history.utils import bulk_update_with_history
 
 from imports.normalise import format_phone_entry, name_key, person_column
 from registry.models import Appointment, Municipality, Phone, Physician, Role, Visibility
+from registry.versioning import note_data_changed
 
 BATCH_SIZE = 500
 HISTORY_FIELDS = ("history_date", "history_change_reason", "history_type", "history_user")
@@ -420,6 +421,8 @@ class RegistryState:
         A fixed number of queries per batch of objects. Runs inside the import's transaction.
         """
         now = timezone.now()
+        # Bulk writes send no signals: the list's caches learn of the change when the import commits.
+        note_data_changed()
         history = {"default_user": user, "default_change_reason": HISTORY_REASON, "batch_size": BATCH_SIZE}
         user_id = user.pk if user is not None else None
         tracked = {"updated_at": now, "updated_by_id": user_id}

@@ -7,14 +7,15 @@ class RegistryConfig(AppConfig):
     verbose_name = _("Registry")
 
     def ready(self):
-        from django.db.models.signals import post_delete, post_save
-        from simple_history.signals import post_create_historical_record
+        from django.db.models.signals import m2m_changed, post_delete, post_save
 
-        from registry.conditional import TRACKED
-        from registry.page_cache import forget_data_version
+        from registry.models import Municipality
+        from registry.versioning import ALSO_SHOWN, TRACKED, note_data_changed
 
-        # Any write in this process makes the shared page cache ask the database for the data version.
-        for model in TRACKED:
-            post_save.connect(forget_data_version, sender=model, dispatch_uid=f"page-cache-{model.__name__}-save")
-            post_delete.connect(forget_data_version, sender=model, dispatch_uid=f"page-cache-{model.__name__}-delete")
-        post_create_historical_record.connect(forget_data_version, dispatch_uid="page-cache-history")
+        # Every change to what the list shows moves the data state its caches and ETag follow.
+        for model in TRACKED + ALSO_SHOWN:
+            post_save.connect(note_data_changed, sender=model, dispatch_uid=f"data-state-{model.__name__}-save")
+            post_delete.connect(note_data_changed, sender=model, dispatch_uid=f"data-state-{model.__name__}-delete")
+        m2m_changed.connect(
+            note_data_changed, sender=Municipality.successors.through, dispatch_uid="data-state-successors"
+        )

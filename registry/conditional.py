@@ -1,68 +1,52 @@
 """ETag and Last-Modified for the national list, so that a browser or client polling it gets 304s.
 
-The validators change when the data changes (any saved or deleted municipality, physician,
-appointment or phone leaves a history row), when the day changes (appointments start and end at
+The validators change when the data changes (the data state of registry.versioning: the newest
+history row and a counter bumped by every committed change), when the day changes (appointments start and end at
 midnight), with the language, with whether the reader sees numbers for authorities only, and with
 the user and CSRF cookie (the page names who is logged in and carries a token for its forms).
 """
 
 import datetime
-import functools
 import hashlib
 from functools import wraps
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
 from django.views.decorators.http import condition
 
 from accounts.access import may_view_list, sees_restricted_numbers
-from registry.models import Appointment, Municipality, Phone, Physician
-
-TRACKED = [Municipality, Physician, Appointment, Phone]
+from registry.versioning import read_data_state
 
 
-@functools.cache
-def data_changed_sql():
-    # Built once: reaching the history model through `model.history` builds a manager each time (1 ms).
-    tables = [model.history.model._meta.db_table for model in TRACKED]
-    sql = " UNION ALL ".join(f"SELECT MAX(history_date) AS changed FROM {table}" for table in tables)
-    return f"SELECT MAX(changed) FROM ({sql}) AS changes"
-
-
-def data_changed_at():
-    """Return when the list's data last changed (the newest history row), or None. One query."""
-    with connection.cursor() as cursor:
-        cursor.execute(data_changed_sql())
-        (changed,) = cursor.fetchone()
-    if isinstance(changed, str):  # SQLite returns the text it stored
-        changed = datetime.datetime.fromisoformat(changed)
-    if changed is not None and timezone.is_naive(changed):
-        changed = timezone.make_aware(changed, datetime.UTC)
-    return changed
+def list_state(request):
+    """The data state (registry.versioning) for this request: read once, at its start."""
+    if not hasattr(request, "_registry_state"):
+        request._registry_state = read_data_state()
+    return request._registry_state
 
 
 def list_last_modified(request, *args, **kwargs):
     """The later of the last data change and the start of today (the day decides what is current)."""
     if not may_view_list(request.user):
         return None
-    if not hasattr(request, "_registry_changed_at"):
-        start_of_today = timezone.make_aware(datetime.datetime.combine(timezone.localdate(), datetime.time.min))
-        changed = data_changed_at()
-        request._registry_changed_at = max(changed, start_of_today) if changed else start_of_today
-    return request._registry_changed_at
+    start_of_today = timezone.make_aware(datetime.datetime.combine(timezone.localdate(), datetime.time.min))
+    changed = list_state(request).changed_at
+    return max(changed, start_of_today) if changed else start_of_today
+
+
+def list_version(request):
+    """What the list's cached HTML and ETag follow: the data state and the day."""
+    return f"{list_state(request).key}|{timezone.localdate().isoformat()}"
 
 
 def list_etag(request, *args, **kwargs):
-    changed = list_last_modified(request)
-    if changed is None:
+    if not may_view_list(request.user):
         return None
     key = "|".join(
         [
-            changed.isoformat(),
-            timezone.localdate().isoformat(),
+            list_version(request),
             get_language() or "",
             "restricted" if sees_restricted_numbers(request.user) else "public",
             # The header names the logged-in user, and the forms carry a CSRF token tied to the cookie.

@@ -421,3 +421,21 @@ class Phone(models.Model):
     @property
     def is_public(self):
         return self.visibility == Visibility.PUBLIC
+
+
+class DataVersion(models.Model):
+    """One row: a counter bumped after every committed change to what the national list shows.
+
+    Caches and the list's ETag are keyed by it (registry.versioning), so that they follow the order
+    in which changes commit, which history dates do not.
+    """
+
+    counter = models.BigIntegerField(_("counter"), default=0)
+    changed_at = models.DateTimeField(_("changed at"), null=True)
+
+    class Meta:
+        verbose_name = _("data version")
+        verbose_name_plural = _("data versions")
+
+    def __str__(self):
+        return f"{self.counter}"

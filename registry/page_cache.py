@@ -8,15 +8,14 @@ page's queries and templates.
 
 A page is kept only when its view opted in (`shareable`) and the visitor was anonymous, the answer
 was a 200 that set no cookie, and the request carried no cookie but the CSRF and language ones, so
-nothing personal is ever shared. The key holds the data's last change (the newest history row). Each
-process reads it from the database at most once a second (VERSION_SECONDS) and forgets it on every
-write it makes itself, so an edit shows at once on the server that made it and within a second on
-the others. Reading it for every request cost a third of the throughput (make bench-load: 0.29 of a
-static file's requests/s with the query, 0.82 without). The timeout only bounds memory.
+nothing personal is ever shared. The key holds the data state (registry.versioning), which each
+process reads from the database at most once a second and forgets on every change it makes itself,
+so an edit shows at once on the server that made it and within a second on the others. Reading it
+for every request cost a third of the throughput (make bench-load: 0.29 of a static file's
+requests/s with the query, 0.82 without). The timeout only bounds memory.
 """
 
 import hashlib
-import time
 from functools import wraps
 
 from django.conf import settings
@@ -27,35 +26,19 @@ from django.utils import timezone, translation
 from django.utils.cache import get_conditional_response
 from django.utils.http import parse_http_date_safe
 
-from registry.conditional import data_changed_at
+from registry.versioning import current_data_state
 
 CACHE_SECONDS = 600
 # A page larger than this is served but not kept: the cache is for pages, not downloads of any size.
-MAX_BYTES = 4 * 1024 * 1024
+MAX_BYTES = 2 * 1024 * 1024
 # Larger answers are kept only for an address without a query string (the whole list, the full
 # exports): anyone can make up query strings, and a cache filled with copies of the whole list under
 # made-up ones would hold hundreds of megabytes.
 MAX_BYTES_WITH_QUERY = 256 * 1024
 KEY_PREFIX = "registry:page:"
-# How long a process trusts the data version it read last before asking the database again. Another
-# app server's edit shows within this time; this process's own writes forget the version at once.
-VERSION_SECONDS = 1.0
-_version = {"value": None, "read_at": None}
-
-
-def data_version():
-    """When the data last changed, as text: from the database at most once per VERSION_SECONDS."""
-    now = time.monotonic()
-    read_at = _version["read_at"]
-    if read_at is None or now - read_at >= VERSION_SECONDS or now < read_at:
-        _version["value"] = str(data_changed_at() or "")
-        _version["read_at"] = now
-    return _version["value"]
-
-
-def forget_data_version(**kwargs):
-    """Make the next request read the data version from the database (connected to every write signal)."""
-    _version["read_at"] = None
+# Request headers the key holds (the cookie only as "none but CSRF and language"); an answer that
+# varies on any other is not kept.
+KEYED_HEADERS = {"cookie", "accept-language"}
 
 
 def shareable(view):
@@ -100,6 +83,7 @@ def page_key(request):
     mark = shareable_mark(request.path_info)
     if not mark:
         return None
+    request._registry_keyed_on_accept = mark == "accept"
     parts = [
         request.scheme,
         request.get_host(),  # refuses a host that is not allowed, as the page itself would
@@ -107,7 +91,7 @@ def page_key(request):
         translation.get_language_from_request(request),
         timezone.localdate().isoformat(),
         str(getattr(settings, "REGISTRY_LIST_REQUIRES_LOGIN", False)),
-        data_version(),
+        current_data_state().key,
         request.META.get("HTTP_ACCEPT", "") if mark == "accept" else "",
     ]
     return KEY_PREFIX + hashlib.sha256("\n".join(parts).encode()).hexdigest()
@@ -125,6 +109,12 @@ def keep(request, response):
         return None
     if response.status_code != 200 or response.streaming or response.cookies:
         return None
+    if {"private", "no-store"} & set(cc.strip().lower() for cc in response.get("Cache-Control", "").split(",")):
+        return None
+    varies = {header.strip().lower() for header in response.get("Vary", "").split(",") if header.strip()}
+    keyed = KEYED_HEADERS | ({"accept"} if getattr(request, "_registry_keyed_on_accept", False) else set())
+    if not varies <= keyed:
+        return None  # the answer depends on a header the key does not hold
     if not worth_keeping(request, response.content):
         return None
     return {"content": response.content, "headers": dict(response.headers)}
@@ -159,8 +149,6 @@ class SharedPageCacheMiddleware:
             if stored is not None:
                 return replay(request, stored)
         response = self.get_response(request)
-        if request.method not in {"GET", "HEAD", "OPTIONS"}:
-            forget_data_version()  # an edit or an import, perhaps without a signal (bulk writes)
         if key is not None:
             kept = keep(request, response)
             if kept is not None:

@@ -12,6 +12,7 @@ from simple_history.utils import bulk_update_with_history
 from registry.models import County, Municipality
 from registry.reference import municipality_fields
 from registry.validators import validate_municipality_number
+from registry.versioning import note_data_changed
 
 REQUIRED_COLUMNS = ("kommunenummer", "navn", "fylkesnummer")
 # Optional column naming the numbers a new municipality replaces ("1507" or "1507 1508").
@@ -146,6 +147,8 @@ def sync_municipalities(*, rows, on=None, dry_run=False):
                 predecessor.successors.add(successor)
                 report.linked.append((predecessor, successor))
 
+    # Bulk updates send no signals; a dry run rolls back, and with it this note.
+    note_data_changed()
     if dry_run:
         transaction.set_rollback(True)
     return report
@@ -171,4 +174,5 @@ def confirm_entries(*, entries, by, now=None):
         default_change_reason=_("Confirmed as correct"),
         default_date=moment,
     )
+    note_data_changed()  # the list shows when each entry was confirmed
     return len(entries)

@@ -1,6 +1,7 @@
 """The national list, a page per municipality, the exports and the coverage overview."""
 
 import hashlib
+import json
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
@@ -8,14 +9,13 @@ from django.core.cache import cache, caches
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import get_template, render_to_string
-from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from accounts.access import may_view_list, sees_restricted_numbers
 from registry import exports
-from registry.conditional import conditional_list, list_last_modified
+from registry.conditional import conditional_list, list_version
 from registry.coverage import coverage_by_office
 from registry.directory import build_entries
 from registry.filters import MunicipalityFilter
@@ -62,8 +62,7 @@ RESULTS_CACHE_SECONDS = 600
 def cache_variant(request, *more):
     """A hash of what the list's cached HTML depends on: the data, the day, the language, the reader's access."""
     parts = [
-        list_last_modified(request).isoformat(),
-        timezone.localdate().isoformat(),
+        list_version(request),
         get_language() or "",
         "restricted" if sees_restricted_numbers(request.user) else "public",
         *more,
@@ -72,7 +71,9 @@ def cache_variant(request, *more):
 
 
 def results_cache_key(request):
-    query = "&".join(sorted(f"{key}={value}" for key, values in request.GET.lists() for value in values))
+    # Every parameter with its values in their order, encoded so that no two query strings share a key:
+    # joined as key=value, `?county=50%26q%3Dgrong` once stood for `?q=grong&county=50`.
+    query = json.dumps(sorted(request.GET.lists()))
     return "registry:results:" + cache_variant(request, query)
 
 
@@ -119,7 +120,7 @@ def rendered_results(request):
     html = cache.get(key)
     if html is None:
         html = render_to_string("includes/_results.html", list_context(request, filterset), request=request)
-        if worth_keeping(request, html):
+        if status == 200 and worth_keeping(request, html):
             cache.set(key, html, RESULTS_CACHE_SECONDS)
     return filterset.form, status, mark_safe(html)  # noqa: S308 -- rendered by our own escaping template
 

@@ -11,11 +11,11 @@ TODAY = datetime.date(2026, 11, 23)
 @pytest.fixture(autouse=True)
 def empty_cache():
     """Each test starts with an empty cache and no remembered data version: nothing leaks between tests."""
-    from registry.page_cache import forget_data_version
+    from registry.versioning import forget_data_state
     from tests.factories import clear_caches
 
     clear_caches()
-    forget_data_version()
+    forget_data_state()
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from registry.models import Appointment, Municipality, Phone, PhoneKind, Physician, Role, Visibility
-from registry.page_cache import forget_data_version
 from registry.phones import parse_phone
+from registry.versioning import forget_data_state
 from tests.factories import AppointmentFactory, clear_caches, municipality
 from tests.web.conftest import PUBLIC_NUMBER, RESTRICTED_NUMBER, restricted_forms
 
@@ -249,7 +249,7 @@ def test_query_count_does_not_grow_with_the_data(client, today, django_assert_nu
     build_large_registry(3)
     # bulk_create writes no history row, so the cached results would still be served: render afresh.
     clear_caches()
-    forget_data_version()
+    forget_data_state()
     with CaptureQueriesContext(connection) as large:
         response = client.get(LIST, {"q": "lege"})
     assert len(rows(response)) == 357

@@ -32,9 +32,9 @@ def anonymous(language="en"):
 @pytest.fixture
 def trusted_version(monkeypatch):
     """A data version trusted for a minute, so that a slow test run cannot make it ask the database again."""
-    from registry import page_cache
+    from registry import versioning
 
-    monkeypatch.setattr(page_cache, "VERSION_SECONDS", 60)
+    monkeypatch.setattr(versioning, "VERSION_SECONDS", 60)
 
 
 @pytest.mark.parametrize("url", SHARED)
@@ -215,10 +215,10 @@ class Clock:
 
 @pytest.fixture
 def clock(monkeypatch):
-    from registry import page_cache
+    from registry import versioning
 
     fake = Clock()
-    monkeypatch.setattr(page_cache.time, "monotonic", fake)
+    monkeypatch.setattr(versioning.time, "monotonic", fake)
     return fake
 
 
@@ -247,16 +247,47 @@ def test_a_write_that_sends_no_signal_here_shows_within_a_second(demo, clock):
     assert "Demo Kari Annenstad" in content and "Demo Kari Fiktivsen" not in content
 
 
-def test_a_post_in_this_process_forgets_the_data_version(demo, clock, admin_client):
-    """An admin edit or an import through this server shows at once, even where it writes in bulk."""
-    from simple_history.utils import bulk_update_with_history
+def test_a_bulk_confirmation_in_this_process_shows_at_once(demo, clock, superuser):
+    from registry.models import Appointment
+    from registry.services import confirm_entries
 
     anonymous().get(KARI)
+    appointments = Appointment.objects.filter(municipality__number="5043")
+    Appointment.objects.filter(pk__in=appointments).update(verified_at=None)
+    # update() sends no signal: the page still shows what it showed.
+    assert "Never" not in anonymous().get(KARI).content.decode()
+    confirm_entries(entries=appointments, by=superuser)
+    content = anonymous().get(KARI).content.decode()
+    assert "Never" not in content and "Confirmed:" in content
+
+
+def test_a_change_dated_before_the_last_one_still_reaches_the_cached_page(
+    demo, clock, django_capture_on_commit_callbacks
+):
+    """An import that commits after an edit it started before: its history rows are the older ones."""
+    import datetime
+
+    from django.utils import timezone
+
+    assert "Demo Kari Fiktivsen" in anonymous().get(KARI).content.decode()
     kari = Physician.objects.get(name="Demo Kari Fiktivsen")
-    kari.name = "Demo Kari Annenstad"
-    bulk_update_with_history([kari], Physician, ["name"])
-    admin_client.post(reverse("set_language"), {"language": "nb"})
-    assert "Demo Kari Annenstad" in anonymous().get(KARI).content.decode()
+    kari.name = "Demo Kari Sentgjort"
+    kari._history_date = timezone.now() - datetime.timedelta(days=3650)
+    with django_capture_on_commit_callbacks(execute=True):
+        kari.save()
+    content = anonymous().get(KARI).content.decode()
+    assert "Demo Kari Sentgjort" in content and "Demo Kari Fiktivsen" not in content
+
+
+def test_a_renamed_county_reaches_the_cached_page(demo, clock, django_capture_on_commit_callbacks):
+    from registry.models import County
+
+    assert "Trøndelag" in anonymous().get(KARI).content.decode()
+    county = County.objects.get(number="50")
+    county.name = "Trøndelag Omdøpt"
+    with django_capture_on_commit_callbacks(execute=True):
+        county.save()
+    assert "Trøndelag Omdøpt" in anonymous().get(KARI).content.decode()
 
 
 def test_a_large_answer_to_a_made_up_query_string_is_not_kept(demo, monkeypatch):
@@ -282,3 +313,44 @@ def test_large_results_for_a_made_up_query_string_are_not_kept(demo, monkeypatch
     assert not any(key.startswith(":1:registry:results:") for key in getattr(cache, "_cache", {}))
     reader_client.get(LIST + "?q=5601")  # small: kept
     assert any(key.startswith(":1:registry:results:") for key in getattr(cache, "_cache", {}))
+
+
+@pytest.mark.parametrize("logged_in", [False, True])
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        ("county=50%26q%3Dgrong", "q=grong&county=50"),  # an invalid filter, then the search it spells out
+        ("q=grong%26role%3Ddeputy", "q=grong&role=deputy"),
+        ("q=oslo&q=grong", "q=grong&q=oslo"),  # the last value counts
+    ],
+)
+def test_no_query_string_gets_the_results_of_another(demo, reader, first, then, logged_in):
+    from tests.factories import clear_caches
+    from tests.web.test_row_cache import RESULTS
+
+    browser = anonymous()
+    if logged_in:
+        browser.force_login(reader)
+    expected = browser.get(f"{RESULTS}?{then}")  # rendered afresh: nothing cached yet
+    clear_caches()
+    browser.get(f"{RESULTS}?{first}")
+    response = browser.get(f"{RESULTS}?{then}")
+    assert response.status_code == expected.status_code == 200
+    assert response.content == expected.content
+
+
+@pytest.mark.parametrize(
+    ("header", "value"),
+    [("Cache-Control", "private"), ("Cache-Control", "max-age=60, no-store"), ("Vary", "Cookie, Authorization")],
+)
+def test_an_answer_marked_private_or_varying_on_an_unkeyed_header_is_not_kept(rf, header, value):
+    from django.http import HttpResponse
+
+    from registry.page_cache import keep
+
+    request = rf.get("/")
+    response = HttpResponse("x")
+    response.registry_shareable = True
+    assert keep(request, response) is not None
+    response[header] = value
+    assert keep(request, response) is None

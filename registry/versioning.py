@@ -1,0 +1,105 @@
+"""When the national list's data last changed, in an order every app server agrees on.
+
+Cached pages, rows and results, and the list's ETag, are keyed by a *data state*: when the data last
+changed (the newest history row; also the list's Last-Modified) and a counter that every committed
+change bumps once it has committed. The counter is what makes the state follow commit order: an
+import whose history rows are dated before an edit that committed first still changes the state when
+it commits, and so do changes with no history of their own (a county's or an office's name).
+
+Changes through models are noted by signals (RegistryConfig.ready); bulk writes (imports, the SSB
+sync, confirmations, a restore) call `note_data_changed` themselves. A process reads the state from
+the database at most once per VERSION_SECONDS and forgets it on every change it makes, so its own
+edits show at once and other servers' within a second.
+"""
+
+import datetime
+import functools
+import time
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.db.models.functions import Now
+from django.utils import timezone
+
+from registry.models import Appointment, County, CountyGovernor, DataVersion, Municipality, Phone, Physician
+
+# Models with history: their newest history row says when the data changed.
+TRACKED = [Municipality, Physician, Appointment, Phone]
+# Shown on every page but without history: only the counter notes their changes.
+ALSO_SHOWN = [County, CountyGovernor]
+
+VERSION_SECONDS = 1.0
+_remembered = {"state": None, "read_at": None}
+
+
+@dataclass(frozen=True)
+class DataState:
+    changed_at: datetime.datetime | None
+    counter: int
+
+    @property
+    def key(self):
+        return f"{self.changed_at.isoformat() if self.changed_at else '-'}#{self.counter}"
+
+
+@functools.cache
+def _state_sql():
+    # Built once: reaching the history model through `model.history` builds a manager each time (1 ms).
+    tables = [model.history.model._meta.db_table for model in TRACKED]
+    history = " UNION ALL ".join(f"SELECT MAX(history_date) AS changed FROM {table}" for table in tables)
+    return (
+        f"SELECT (SELECT MAX(changed) FROM ({history}) AS changes), version.counter, version.changed_at "
+        f"FROM (SELECT 1 AS one) AS one LEFT JOIN {DataVersion._meta.db_table} AS version ON version.id = 1"
+    )
+
+
+def _aware(value):
+    if isinstance(value, str):  # SQLite returns the text it stored
+        value = datetime.datetime.fromisoformat(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, datetime.UTC)
+    return value
+
+
+def read_data_state():
+    """Return the DataState from the database. One query."""
+    with connection.cursor() as cursor:
+        cursor.execute(_state_sql())
+        history_changed, counter, counted_at = cursor.fetchone()
+    moments = [moment for moment in (_aware(history_changed), _aware(counted_at)) if moment is not None]
+    return DataState(changed_at=max(moments) if moments else None, counter=counter or 0)
+
+
+def current_data_state():
+    """The DataState, read from the database at most once per VERSION_SECONDS in this process."""
+    now = time.monotonic()
+    read_at = _remembered["read_at"]
+    if read_at is None or now - read_at >= VERSION_SECONDS or now < read_at:
+        _remembered["state"] = read_data_state()
+        _remembered["read_at"] = now
+    return _remembered["state"]
+
+
+def forget_data_state():
+    """Make the next current_data_state() ask the database."""
+    _remembered["read_at"] = None
+
+
+def note_data_changed(**kwargs):
+    """Note a change to what the list shows: bump the counter once the transaction commits.
+
+    Connected to the models' save and delete signals; bulk writes call it themselves, once. A change
+    that is rolled back bumps nothing. Each saved object bumps it once more: a one-row update, and
+    an edit saves a handful of objects.
+    """
+    if kwargs.get("raw"):
+        return  # loaddata: a restore notes its change itself, once
+    forget_data_state()
+    transaction.on_commit(_bump)
+
+
+def _bump():
+    if not DataVersion.objects.filter(pk=1).update(counter=F("counter") + 1, changed_at=Now()):
+        DataVersion.objects.get_or_create(pk=1, defaults={"counter": 1, "changed_at": timezone.now()})
+    forget_data_state()
