@@ -1,8 +1,8 @@
 """ETag and Last-Modified for the national list, so that a browser or client polling it gets 304s.
 
 The validators change when the data changes (the data state of registry.versioning: the newest
-history row and a counter bumped by every committed change), when the day changes (appointments start and end at
-midnight), with the language, with whether the reader sees numbers for authorities only, and with
+history row and a counter bumped by every committed change), when the day changes (appointments
+start and end at midnight), with the language, with whether the reader sees numbers for authorities only, and with
 the user and CSRF cookie (the page names who is logged in and carries a token for its forms).
 """
 
