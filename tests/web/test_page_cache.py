@@ -13,6 +13,7 @@ from tests.web.conftest import PUBLIC_NUMBER, RESTRICTED_NUMBER
 pytestmark = pytest.mark.django_db
 
 LIST = reverse("registry:list")
+RESULTS = reverse("registry:results")
 KARI = "/kommune/5043/"
 SHARED = [
     LIST,
@@ -326,7 +327,6 @@ def test_large_results_for_a_made_up_query_string_are_not_kept(demo, monkeypatch
 )
 def test_no_query_string_gets_the_results_of_another(demo, reader, first, then, logged_in):
     from tests.factories import clear_caches
-    from tests.web.test_row_cache import RESULTS
 
     browser = anonymous()
     if logged_in:
