@@ -8,7 +8,11 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts and access")
 
     def ready(self):
-        from accounts import sessions, signals  # noqa: F401  (connects the receivers)
+        from accounts import access, sessions, signals  # noqa: F401  (connects the receivers)
         from config import checks  # noqa: F401  (registers the settings checks)
+        from registry import access as registry_access
+
+        # The registry asks the access rule through registry.access; the rule is ours.
+        registry_access.install(access)
 
         post_migrate.connect(signals.ensure_roles_after_migrate, sender=self, dispatch_uid="accounts_ensure_roles")

@@ -1,7 +1,10 @@
-"""Who may edit what: one editors group per county governor office, with object permissions on its municipalities.
+"""Who may edit what: one editors group per county governor office, holding an object permission on its office.
 
+The permission is on the office, not on each municipality: an office's region is whatever its counties
+hold today (registry's `kept_by` querysets), so moving a county or a municipality moves the edit rights
+in the same transaction, and there is no copy of the county → office link that could drift.
 Guardian's direct foreign-key tables are used rather than its generic ones: they join on a real
-foreign key (fast at scale) and rows disappear with the municipality (no orphans).
+foreign key and rows disappear with the office (no orphans).
 """
 
 from django.contrib.auth.models import Group
@@ -9,15 +12,15 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from registry.models import CountyGovernor, Municipality
+from registry.models import CountyGovernor
 
 
-class MunicipalityUserObjectPermission(UserObjectPermissionBase):
-    content_object = models.ForeignKey(Municipality, on_delete=models.CASCADE)
+class CountyGovernorUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(CountyGovernor, on_delete=models.CASCADE)
 
 
-class MunicipalityGroupObjectPermission(GroupObjectPermissionBase):
-    content_object = models.ForeignKey(Municipality, on_delete=models.CASCADE)
+class CountyGovernorGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(CountyGovernor, on_delete=models.CASCADE)
 
 
 class OfficeEditors(models.Model):

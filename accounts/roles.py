@@ -1,7 +1,7 @@
 """The registry's roles and the model-level permissions each holds.
 
 Model-level permissions let a role into the admin; which rows an editor sees and changes comes from
-the object permissions on municipalities (see `accounts.access`).
+the object permission on their office (see `accounts.access`).
 """
 
 from django.utils.translation import gettext_lazy as _
@@ -11,8 +11,8 @@ NATIONAL_ADMINS = "Nasjonale administratorer"
 NATIONAL_READERS = "Nasjonale lesere"
 EDITORS_PREFIX = "Redaktører: "
 
-# The object permission an office's editors hold on each of its municipalities.
-MUNICIPALITY_PERMISSION = "change_municipality"
+# The object permission an office's editors group holds on its own office (registry.CountyGovernor).
+OFFICE_PERMISSION = "edit_region"
 
 REGISTRY_MODELS = ("countygovernor", "county", "municipality", "physician", "appointment", "phone")
 
@@ -26,6 +26,7 @@ IMPORT_EXPORT_PERMISSIONS = [
 EDITOR_PERMISSIONS = [
     ("registry", "view_countygovernor"),
     ("registry", "view_county"),
+    ("registry", "view_formernumber"),
     ("registry", "view_municipality"),
     ("registry", "change_municipality"),
     *[

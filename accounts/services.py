@@ -8,10 +8,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm
 
 from accounts import roles
-from accounts.models import MunicipalityGroupObjectPermission, OfficeEditors
-from registry.models import CountyGovernor, Municipality
+from accounts.models import CountyGovernorGroupObjectPermission, OfficeEditors
+from registry.models import CountyGovernor
 
 
 def _permissions(pairs):
@@ -21,32 +22,22 @@ def _permissions(pairs):
     return list(Permission.objects.filter(query))
 
 
-def municipality_permission():
-    """The permission office groups hold on their municipalities, or None before `migrate` has created it.
-
-    Looked up through a join rather than ContentType's in-process cache, which can outlive the rows
-    it describes (a flushed or restored database).
-    """
-    return Permission.objects.filter(
-        content_type__app_label=Municipality._meta.app_label,
-        content_type__model=Municipality._meta.model_name,
-        codename=roles.MUNICIPALITY_PERMISSION,
-    ).first()
-
-
 @transaction.atomic
 def ensure_roles():
     """Create the national groups and one editors group per office, with their permissions.
 
-    Grants each office group the object permission on every municipality of its counties and
-    removes grants that no longer match (a municipality moved to another county). Idempotent;
-    runs after every `migrate` and costs a fixed number of queries.
+    Grants each office group the object permission `registry.edit_region` on its own office: that is the
+    whole grant, since the office's region is read from its counties when access is asked for
+    (accounts.access), so no grant follows a county or municipality that moves. Idempotent; runs after
+    every `migrate`.
     """
     national_admins, _created = Group.objects.get_or_create(name=roles.NATIONAL_ADMINS)
     national_admins.permissions.set(_permissions(roles.NATIONAL_ADMIN_PERMISSIONS))
     readers, _created = Group.objects.get_or_create(name=roles.NATIONAL_READERS)
     readers.permissions.set(_permissions(roles.READER_PERMISSIONS))
     editor_permissions = _permissions(roles.EDITOR_PERMISSIONS)
+    if not _permissions([("registry", roles.OFFICE_PERMISSION)]):
+        return  # post_migrate has not created the registry's permissions yet; it runs this again after.
     existing = {office.county_governor_id: office.group for office in OfficeEditors.objects.select_related("group")}
     for office in CountyGovernor.objects.all():
         group = existing.get(office.pk)
@@ -54,44 +45,16 @@ def ensure_roles():
             group, _created = Group.objects.get_or_create(name=roles.EDITORS_PREFIX + office.name)
             OfficeEditors.objects.create(county_governor=office, group=group)
         group.permissions.set(editor_permissions)
-    sync_office_permissions()
+        grant_office(office, group)
 
 
-def sync_office_permissions(municipalities=None):
-    """Make the object permissions match the counties: each municipality's office group, and only it.
-
-    `municipalities` limits the work to some rows (a saved municipality); default all.
-    """
-    permission = municipality_permission()
-    if permission is None:
-        return  # Permissions come with post_migrate, which runs ensure_roles() and grants everything then.
-    office_group = dict(OfficeEditors.objects.values_list("county_governor_id", "group_id"))
-    targets = (
-        Municipality.objects.all()
-        if municipalities is None
-        else Municipality.objects.filter(pk__in=[m.pk for m in municipalities])
-    )
-    wanted = {
-        (municipality_id, office_group[office_id])
-        for municipality_id, office_id in targets.values_list("pk", "county__county_governor_id")
-        if office_id in office_group
-    }
-    grants = MunicipalityGroupObjectPermission.objects.filter(
-        permission=permission, content_object__in=targets, group_id__in=office_group.values()
-    )
-    have = set(grants.values_list("content_object_id", "group_id"))
-    stale = have - wanted
-    if stale:
-        stale_query = Q()
-        for municipality_id, group_id in stale:
-            stale_query |= Q(content_object_id=municipality_id, group_id=group_id)
-        grants.filter(stale_query).delete()
-    MunicipalityGroupObjectPermission.objects.bulk_create(
-        [
-            MunicipalityGroupObjectPermission(content_object_id=m, group_id=g, permission=permission)
-            for m, g in sorted(wanted - have)
-        ]
-    )
+def grant_office(office, group):
+    """Give `group` the right to edit the region of `office`; nothing if it has it already."""
+    permission = f"registry.{roles.OFFICE_PERMISSION}"
+    if not CountyGovernorGroupObjectPermission.objects.filter(
+        group=group, content_object=office, permission__codename=roles.OFFICE_PERMISSION
+    ).exists():
+        assign_perm(permission, group, office)
 
 
 def office_by_code(code):

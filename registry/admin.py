@@ -1,9 +1,10 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Q
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
@@ -11,7 +12,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from accounts.admin_scoping import ScopedAdminMixin, ScopedInlineMixin, editable, sees_all_regions
+from accounts.access import editable, keepers_of, kept_by_text
+from accounts.admin_scoping import ScopedAdminMixin, ScopedInlineMixin, sees_all_regions
 from registry import services
 from registry.concurrency import OptimisticLockingAdminMixin, OptimisticLockingInlineMixin
 from registry.freshness import freshness_report
@@ -19,22 +21,31 @@ from registry.models import (
     Appointment,
     County,
     CountyGovernor,
+    FormerNumber,
     Municipality,
     Phone,
     Physician,
     Role,
-    TrackedModel,
 )
 from registry.phones import format_phone
 
 TRACKING_FIELDS = ("updated_at", "updated_by", "verified_at", "verified_by")
-# Loads what the "responsible office" column needs, in one extra query for a whole page.
-APPOINTMENTS_WITH_OFFICE = Appointment.objects.select_related("municipality__county__county_governor")
 
 
-def office_names(appointments):
-    """The offices responsible for a physician: those of the municipalities they serve, by name."""
-    return ", ".join(sorted({a.municipality.county.county_governor.name for a in appointments})) or "–"
+def keepers_on_page(objects, physician_of):
+    """Note on each of `objects` the offices that keep its physician (`physician_of(obj)`): two queries a page."""
+    objects = list(objects)
+    keepers = keepers_of({physician_of(obj) for obj in objects if physician_of(obj)})
+    for obj in objects:
+        obj.physician_keepers = keepers.get(physician_of(obj), [])
+
+
+def physician_keepers(obj, physician_id):
+    """The offices that keep the physician `physician_id`, as the list shows them: by name, or "national"."""
+    keepers = getattr(obj, "physician_keepers", None)
+    if keepers is None:
+        keepers = keepers_of([physician_id]).get(physician_id, [])
+    return kept_by_text(keepers)
 
 
 class SafeChangeList(ChangeList):
@@ -47,7 +58,33 @@ class SafeChangeList(ChangeList):
             raise IncorrectLookupParameters(error) from error
 
 
-class TrackedAdmin(OptimisticLockingAdminMixin, ScopedAdminMixin, SimpleHistoryAdmin):
+# The change reason the history records for what is changed in the admin.
+ADMIN_REASON = _("changed in the admin")
+
+
+class WritePathAdminMixin:
+    """Saves and deletes through registry.services (the one write path), which checks the access rule
+    again on the server, derives, records who and why, and notes the data change. Inline rows too."""
+
+    def save_model(self, request, obj, form, change):
+        confirm = bool(change and "_confirm" in request.POST)
+        services.save_entries([obj], by=request.user, reason=ADMIN_REASON, confirm=confirm)
+
+    def save_formset(self, request, form, formset, change):
+        instances = formset.save(commit=False)
+        services.delete_entries(formset.deleted_objects, by=request.user, reason=ADMIN_REASON)
+        services.save_entries(instances, by=request.user, reason=ADMIN_REASON)
+        formset.save_m2m()
+
+    def delete_model(self, request, obj):
+        services.delete_entries([obj], by=request.user, reason=ADMIN_REASON)
+
+    def delete_queryset(self, request, queryset):
+        # `queryset` comes from get_queryset, so it holds only entries this user may edit; checked again.
+        services.delete_entries(list(queryset), by=request.user, reason=ADMIN_REASON)
+
+
+class TrackedAdmin(WritePathAdminMixin, OptimisticLockingAdminMixin, ScopedAdminMixin, SimpleHistoryAdmin):
     """The admin of an entry with an office and a freshness: scoped to the user's region (see
     `accounts.admin_scoping`), with history, the responsible office, and confirmation one by one
     ("Save and confirm") or in bulk (an action). Records who changed an entry last, also through an inline.
@@ -75,23 +112,6 @@ class TrackedAdmin(OptimisticLockingAdminMixin, ScopedAdminMixin, SimpleHistoryA
         context["show_confirm"] = bool(change and obj is not None and self.has_change_permission(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
 
-    def save_model(self, request, obj, form, change):
-        obj.updated_by = request.user
-        if change and "_confirm" in request.POST:
-            # The change view has already checked that this user may change `obj`.
-            obj.verified_at, obj.verified_by = timezone.now(), request.user
-        super().save_model(request, obj, form, change)
-
-    def save_formset(self, request, form, formset, change):
-        instances = formset.save(commit=False)
-        for instance in instances:
-            if isinstance(instance, TrackedModel):
-                instance.updated_by = request.user
-            instance.save()
-        for instance in formset.deleted_objects:
-            instance.delete()
-        formset.save_m2m()
-
 
 class PhoneInline(ScopedInlineMixin, admin.TabularInline):
     model = Phone
@@ -104,15 +124,78 @@ class MunicipalityPhoneInline(PhoneInline):
     verbose_name_plural = _("function phone numbers (e.g. 24/7 on-call)")
 
 
+class AppointmentForm(forms.ModelForm):
+    """An appointment's physician is one the editor keeps, or one kept by another office given by their exact
+    HPR number: checked here on the server (a posted id of another office's physician is not a valid choice)
+    and again by registry.services, which needs the HPR number to appoint another office's physician."""
+
+    physician_hpr = forms.CharField(
+        label=_("or the HPR number of a physician kept by another office"),
+        required=False,
+        max_length=9,
+        help_text=_("To appoint a physician another office keeps, write their exact HPR number here."),
+    )
+    user = None  # set per request by `appointment_form_for`
+
+    class Meta:
+        model = Appointment
+        fields = ("physician", "municipality", "role", "start_date", "end_date", "note")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields.get("physician")
+        if field is not None:
+            allowed = editable(Physician, self.user)
+            if self.instance.physician_id:
+                # The physician already appointed stays a valid choice, whoever keeps them.
+                allowed = allowed | Physician.objects.filter(pk=self.instance.physician_id)
+            field.queryset = allowed
+            field.required = False
+
+    def clean(self):
+        cleaned = super().clean()
+        hpr = (cleaned.get("physician_hpr") or "").replace(" ", "")
+        if hpr:
+            physician = Physician.objects.filter(hpr_number=hpr).first()
+            if physician is None:
+                self.add_error(
+                    "physician_hpr",
+                    _(
+                        "No physician in the registry has the HPR number %(hpr)s. Check the number; a physician new "
+                        "to the registry is registered first (the + next to Physician)."
+                    )
+                    % {"hpr": hpr},
+                )
+            else:
+                cleaned["physician"] = physician
+                self.instance.hpr_confirmation = hpr
+        elif not cleaned.get("physician") and "physician" not in self.errors and self.has_changed():
+            self.add_error(
+                "physician", _("Choose a physician, or give the HPR number of a physician kept by another office.")
+            )
+        return cleaned
+
+
+def appointment_form_for(form_class, user):
+    """`form_class` (an AppointmentForm) for this request's user: a subclass, so nothing is shared between requests."""
+    return type(form_class.__name__, (form_class,), {"user": user})
+
+
 class AppointmentInline(OptimisticLockingInlineMixin, ScopedInlineMixin, admin.TabularInline):
     model = Appointment
+    form = AppointmentForm
     extra = 0
-    fields = ("physician", "municipality", "role", "start_date", "end_date", "note")
+    fields = ("physician", "physician_hpr", "municipality", "role", "start_date", "end_date", "note")
     autocomplete_fields = ("physician", "municipality")
     show_change_link = True
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("physician", "municipality")
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form = appointment_form_for(formset.form, request.user)
+        return formset
 
 
 class CurrentFilter(admin.SimpleListFilter):
@@ -156,18 +239,25 @@ class VacancyFilter(admin.SimpleListFilter):
         return [("none", _("no chief physician")), ("no-deputy", _("no deputy"))]
 
     def queryset(self, request, queryset):
-        current = Appointment.objects.current()
+        # The vacancy rule of the national list (MunicipalityQuerySet.holds), not a copy of it.
         if self.value() == "none":
-            return queryset.exclude(pk__in=current.filter(role=Role.CHIEF_PHYSICIAN).values("municipality"))
+            return queryset.without_current(Role.CHIEF_PHYSICIAN)
         if self.value() == "no-deputy":
-            return queryset.exclude(pk__in=current.filter(role=Role.DEPUTY).values("municipality"))
+            return queryset.without_current(Role.DEPUTY)
         return queryset
 
 
 @admin.register(CountyGovernor)
-class CountyGovernorAdmin(admin.ModelAdmin):
+class CountyGovernorAdmin(WritePathAdminMixin, admin.ModelAdmin):
     list_display = ("name", "code", "organisation_number", "county_list")
     search_fields = ("name", "code", "organisation_number")
+
+    # Offices come from the reference data (each with its editors group); they are renamed, not added here.
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("counties")
@@ -178,7 +268,9 @@ class CountyGovernorAdmin(admin.ModelAdmin):
 
 
 @admin.register(County)
-class CountyAdmin(admin.ModelAdmin):
+class CountyAdmin(WritePathAdminMixin, admin.ModelAdmin):
+    """Moving a county to another office moves the edit rights with it: rights are read from the counties."""
+
     list_display = ("number", "name", "county_governor", "municipality_count")
     list_filter = ("county_governor",)
     search_fields = ("number", "name")
@@ -197,7 +289,7 @@ class CountyAdmin(admin.ModelAdmin):
 
 
 # Reference data: editors see them, but only national administrators change them (reforms come from SSB).
-REFERENCE_FIELDS = ("number", "name", "parallel_names", "county", "valid_from", "valid_to", "successors")
+REFERENCE_FIELDS = (*services.REFERENCE_FIELDS, "successors")
 RESPONSIBILITY_FIELDS = ("responsible_office", *TRACKING_FIELDS)
 
 
@@ -227,6 +319,14 @@ class MunicipalityAdmin(TrackedAdmin):
         if sees_all_regions(request.user):
             return fields
         return (*REFERENCE_FIELDS, *fields)
+
+    def save_related(self, request, form, formsets, change):
+        if "successors" in form.cleaned_data and form.has_changed() and "successors" in form.changed_data:
+            services.set_successors(
+                form.instance, form.cleaned_data["successors"], by=request.user, reason=ADMIN_REASON
+            )
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     @admin.display(description=_("responsible office"), ordering="county__county_governor__name")
     def responsible_office(self, obj):
@@ -261,22 +361,23 @@ class PhysicianAdmin(TrackedAdmin):
     inlines = (PhoneInline, AppointmentInline)
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .prefetch_related("phones", Prefetch("appointments", queryset=APPOINTMENTS_WITH_OFFICE))
-        )
+        return super().get_queryset(request).prefetch_related("phones")
 
     @admin.display(description=_("phone numbers"))
     def phone_list(self, obj):
         return ", ".join(format_phone(phone.number) for phone in obj.phones.all())
 
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        keepers_on_page(changelist.result_list, lambda physician: physician.pk)
+        return changelist
+
     @admin.display(description=_("responsible office"))
     def responsible_office(self, obj):
-        # A physician serving municipalities of two offices is kept by both.
+        # A physician serving municipalities of two offices is kept by both (accounts.access, the ownership rule).
         if obj is None or obj.pk is None:
             return "–"
-        return office_names(obj.appointments.all())
+        return physician_keepers(obj, obj.pk)
 
     def deleted_label(self, record):
         return record.name
@@ -309,6 +410,17 @@ class AppointmentAdmin(TrackedAdmin):
     )
     inlines = (PhoneInline,)
     deleted_select_related = ("physician", "municipality")
+    form = AppointmentForm
+
+    def get_fieldsets(self, request, obj=None):
+        (name, options), *rest = super().get_fieldsets(request, obj)
+        fields = list(options["fields"])
+        if "physician" in fields and "physician_hpr" not in fields and self.has_change_permission(request, obj):
+            fields.insert(fields.index("physician") + 1, "physician_hpr")
+        return [(name, {**options, "fields": tuple(fields)}), *rest]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        return appointment_form_for(super().get_form(request, obj, change=change, **kwargs), request.user)
 
     @admin.display(description=_("responsible office"), ordering="municipality__county__county_governor__name")
     def responsible_office(self, obj):
@@ -320,8 +432,18 @@ class AppointmentAdmin(TrackedAdmin):
         return f"{record.physician} – {record.get_role_display()}, {record.municipality}"
 
 
+@admin.register(FormerNumber)
+class FormerNumberAdmin(WritePathAdminMixin, admin.ModelAdmin):
+    """Numbers municipalities had before a renumbering: old sheets and links still find them."""
+
+    list_display = ("number", "municipality", "valid_to")
+    search_fields = ("number", "municipality__name", "municipality__number")
+    list_select_related = ("municipality",)
+    autocomplete_fields = ("municipality",)
+
+
 @admin.register(Phone)
-class PhoneAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class PhoneAdmin(WritePathAdminMixin, ScopedAdminMixin, SimpleHistoryAdmin):
     list_display = (
         "__str__",
         "kind",
@@ -343,19 +465,17 @@ class PhoneAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     autocomplete_fields = ("physician", "appointment", "municipality")
     readonly_fields = ("responsible_office",)
 
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .prefetch_related(Prefetch("physician__appointments", queryset=APPOINTMENTS_WITH_OFFICE))
-        )
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        keepers_on_page(changelist.result_list, lambda phone: phone.physician_id)
+        return changelist
 
     @admin.display(description=_("responsible office"))
     def responsible_office(self, obj):
         if obj is None or obj.pk is None:
             return "–"
         if obj.physician_id:
-            return office_names(obj.physician.appointments.all())
+            return physician_keepers(obj, obj.physician_id)
         owner = obj.appointment.municipality if obj.appointment_id else obj.municipality
         return owner.county.county_governor
 

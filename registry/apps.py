@@ -7,15 +7,16 @@ class RegistryConfig(AppConfig):
     verbose_name = _("Registry")
 
     def ready(self):
-        from django.db.models.signals import m2m_changed, post_delete, post_save
+        from django.db.models.signals import m2m_changed, pre_delete, pre_save
 
         from registry.models import Municipality
-        from registry.versioning import ALSO_SHOWN, TRACKED, note_data_changed
+        from registry.services import GUARDED, guard_write_path
 
-        # Every change to what the list shows moves the data state its caches and ETag follow.
-        for model in TRACKED + ALSO_SHOWN:
-            post_save.connect(note_data_changed, sender=model, dispatch_uid=f"data-state-{model.__name__}-save")
-            post_delete.connect(note_data_changed, sender=model, dispatch_uid=f"data-state-{model.__name__}-delete")
+        # Every write goes through registry.services, which keeps derived fields, history and the data
+        # version; a save or delete anywhere else is refused before it reaches the database.
+        for model in GUARDED:
+            pre_save.connect(guard_write_path, sender=model, dispatch_uid=f"write-path-{model.__name__}-save")
+            pre_delete.connect(guard_write_path, sender=model, dispatch_uid=f"write-path-{model.__name__}-delete")
         m2m_changed.connect(
-            note_data_changed, sender=Municipality.successors.through, dispatch_uid="data-state-successors"
+            guard_write_path, sender=Municipality.successors.through, dispatch_uid="write-path-successors"
         )

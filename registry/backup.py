@@ -37,7 +37,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from registry.models import Appointment, Phone, Physician
-from registry.versioning import note_data_changed
 
 FORMAT = "kommuneoverlegeregisteret-backup"
 VERSION = 1
@@ -233,7 +232,6 @@ def restore_backup(path, *, force=False):
             with transaction.atomic():
                 _flush_tables()
                 call_command("loaddata", str(fixture), verbosity=0)
-                note_data_changed()  # loaddata's saves are raw: the caches learn of the restore here
         except (DeserializationError, DatabaseError, ObjectDoesNotExist) as error:
             raise BackupError(
                 _("The backup could not be loaded, so nothing was changed: %(error)s") % {"error": error}

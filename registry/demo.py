@@ -12,6 +12,7 @@ import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from registry import services
 from registry.models import Appointment, Municipality, Phone, PhoneKind, Physician, Role, Visibility
 from registry.phones import parse_phone
 
@@ -140,47 +141,62 @@ def real_physicians():
     return Physician.objects.exclude(email__iendswith="@" + DEMO_EMAIL_DOMAIN)
 
 
-@transaction.atomic
+# The change reason of everything the demo data writes.
+REASON = "demo data"
+
+
 def load_demo_data():
-    """Create or refresh the demo set; return the number of physicians and appointments in it."""
+    """Create or refresh the demo set through the write path; return the number of physicians and appointments."""
     now = timezone.now()
-    municipalities = {m.number: m for m in Municipality.objects.filter(number__in=[a[0] for a in APPOINTMENTS])}
-    physicians = {}
-    for key, name, email, hpr, phones in PHYSICIANS:
-        physician, created = Physician.objects.update_or_create(
-            email=email, defaults={"name": name, "hpr_number": hpr or None, "verified_at": now}
-        )
-        physicians[key] = physician
-        if created:
-            for number, kind, visibility, note in phones:
-                Phone.objects.create(
-                    physician=physician, number=parse_phone(number), kind=kind, visibility=visibility, note=note
-                )
-    count = 0
-    for number, key, role, note in APPOINTMENTS:
-        Appointment.objects.get_or_create(
-            physician=physicians[key],
-            municipality=municipalities[number],
-            role=role,
-            start_date=START,
-            defaults={"note": note, "verified_at": now},
-        )
-        count += 1
-    for number, mailbox, on_call in FUNCTION_CONTACTS:
-        municipality = Municipality.objects.get(number=number)
-        municipality.role_email = mailbox
-        municipality.verified_at = now
-        municipality.save(update_fields=["role_email", "verified_at", "updated_at"])
-        if not municipality.phones.exists():
-            Phone.objects.create(municipality=municipality, number=parse_phone(on_call), kind=PhoneKind.ON_CALL)
-    for number, name, email in ENDED:
-        physician, _ = Physician.objects.get_or_create(email=email, defaults={"name": name})
-        Appointment.objects.get_or_create(
-            physician=physician,
-            municipality=Municipality.objects.get(number=number),
-            role=Role.CHIEF_PHYSICIAN,
-            start_date=START,
-            defaults={"end_date": datetime.date(2025, 6, 30), "note": "Sluttet; stillingen er ledig."},
-        )
-        count += 1
-    return {"physicians": len(physicians) + len(ENDED), "appointments": count}
+    with transaction.atomic():
+        municipalities = {m.number: m for m in Municipality.objects.all()}
+        existing = {p.email: p for p in Physician.objects.filter(email__iendswith="@" + DEMO_EMAIL_DOMAIN)}
+        physicians, new_phones = {}, []
+        for key, name, email, hpr, phones in PHYSICIANS:
+            physician = existing.get(email) or Physician(email=email)
+            created = physician.pk is None
+            physician.name, physician.hpr_number = name, hpr or None
+            services.save_entries([physician], by=services.SYSTEM, reason=REASON)
+            physicians[key] = physician
+            if created:
+                new_phones += [
+                    Phone(physician=physician, number=parse_phone(number), kind=kind, visibility=visibility, note=note)
+                    for number, kind, visibility, note in phones
+                ]
+        for _number, name, email in ENDED:
+            physician = existing.get(email) or Physician(email=email, name=name)
+            if physician.pk is None:
+                services.save_entries([physician], by=services.SYSTEM, reason=REASON)
+            physicians[email] = physician
+        have = set(Appointment.objects.values_list("physician_id", "municipality_id", "role", "start_date"))
+        appointments = [
+            Appointment(
+                physician=physicians[key], municipality=municipalities[number], role=role, start_date=START, note=note
+            )
+            for number, key, role, note in APPOINTMENTS
+        ] + [
+            Appointment(
+                physician=physicians[email],
+                municipality=municipalities[number],
+                role=Role.CHIEF_PHYSICIAN,
+                start_date=START,
+                end_date=datetime.date(2025, 6, 30),
+                note="Sluttet; stillingen er ledig.",
+            )
+            for number, _name, email in ENDED
+        ]
+        new = [a for a in appointments if (a.physician.pk, a.municipality.pk, a.role, a.start_date) not in have]
+        services.save_entries(new, by=services.SYSTEM, reason=REASON)
+        changed = []
+        for number, mailbox, on_call in FUNCTION_CONTACTS:
+            municipality = municipalities[number]
+            municipality.role_email = mailbox
+            changed.append(municipality)
+            if not municipality.phones.exists():
+                new_phones.append(Phone(municipality=municipality, number=parse_phone(on_call), kind=PhoneKind.ON_CALL))
+        services.save_entries(changed + new_phones, by=services.SYSTEM, reason=REASON)
+        current = [a for a in Appointment.objects.filter(physician__in=physicians.values()) if a.end_date is None]
+        services.confirm_entries(entries=list(physicians.values()), by=services.SYSTEM, now=now)
+        services.confirm_entries(entries=current, by=services.SYSTEM, now=now)
+        services.confirm_entries(entries=changed, by=services.SYSTEM, now=now)
+    return {"physicians": len(physicians), "appointments": len(appointments)}

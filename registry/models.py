@@ -3,10 +3,13 @@
 This module imports no other app of the project (see STYLE.md): access rules live in `accounts`.
 """
 
+import datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Least
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -72,6 +75,9 @@ class CountyGovernor(models.Model):
         ordering = ["name"]
         verbose_name = _("county governor office")
         verbose_name_plural = _("county governor offices")
+        # Held as an object permission on its own office by each office's editors group (accounts): the
+        # office's region is then whatever its counties hold today, so no grant can drift from the counties.
+        permissions = [("edit_region", _("Can edit the entries of the office's region"))]
 
     def __str__(self):
         return self.name
@@ -108,26 +114,74 @@ class MunicipalityQuerySet(models.QuerySet):
     def with_office(self):
         return self.select_related("county__county_governor")
 
-    def with_current(self, role):
-        """Municipalities with someone published in `role` today."""
-        return self.filter(
-            models.Exists(Appointment.objects.published().filter(municipality=models.OuterRef("pk"), role=role))
+    def kept_by(self, offices):
+        """The municipalities of the counties that `offices` (ids or a queryset of offices) keep."""
+        return self.filter(county__county_governor__in=offices)
+
+    # Each rule below is written once, here; the list, its filters, the coverage page, the freshness
+    # report, the admin's filters, the exports and the API all ask it.
+
+    @staticmethod
+    def holds(role, on=None):
+        """An EXISTS telling whether the outer municipality has someone published in `role` on `on` (today).
+
+        No one is a vacancy, which every list must show.
+        """
+        published = Appointment.objects.published(on=on).filter(municipality=models.OuterRef("pk"), role=role)
+        return models.Exists(published)
+
+    def with_current(self, role, on=None):
+        """Municipalities with someone published in `role`."""
+        return self.filter(self.holds(role, on))
+
+    def without_current(self, role, on=None):
+        """Municipalities with nobody published in `role`: vacancies."""
+        return self.exclude(self.holds(role, on))
+
+    def with_roles(self, on=None):
+        """Annotate `has_<role>` (has_chief_physician, has_deputy, has_infection_control_physician) for each role."""
+        return self.annotate(**{f"has_{role}": self.holds(role, on) for role in Role.values})
+
+    def with_confirmation(self, on=None):
+        """Annotate when each municipality's entry was last confirmed, and whether that was lately.
+
+        `entry_confirmed_at`: the entry is its published appointments, plus the municipality's own contact
+        details once they have been confirmed (or when there is no appointment, so that a vacancy can be
+        confirmed too); the oldest confirmation counts, and NULL when some part never was.
+        `confirmed_lately`: confirmed at or after `confirmation_cutoff` (REGISTRY_STALE_AFTER_DAYS).
+        """
+        day = on or timezone.localdate()
+        current = Appointment.objects.published(on=day).filter(municipality=models.OuterRef("pk"))
+        oldest = models.Subquery(current.order_by("verified_at").values("verified_at")[:1])
+        confirmed_at = models.Case(
+            models.When(models.Exists(current.filter(verified_at__isnull=True)), then=models.Value(None)),
+            models.When(~models.Exists(current), then=models.F("verified_at")),
+            models.When(verified_at__isnull=True, then=oldest),
+            default=Least(oldest, models.F("verified_at")),
+            output_field=models.DateTimeField(),
+        )
+        return self.annotate(entry_confirmed_at=confirmed_at).annotate(
+            confirmed_lately=models.Case(
+                models.When(entry_confirmed_at__gte=confirmation_cutoff(day), then=models.Value(True)),
+                default=models.Value(False),
+                output_field=models.BooleanField(),
+            )
         )
 
-    def without_current(self, role):
-        """Municipalities with nobody published in `role` today: vacancies, which lists must show."""
-        return self.exclude(
-            models.Exists(Appointment.objects.published().filter(municipality=models.OuterRef("pk"), role=role))
-        )
+    def not_confirmed_lately(self, on=None):
+        """Municipalities whose entry was not confirmed within REGISTRY_STALE_AFTER_DAYS (see with_confirmation)."""
+        return self.with_confirmation(on).filter(confirmed_lately=False)
 
-    def not_confirmed_since(self, cutoff):
-        """Municipalities whose entry was not confirmed at or after `cutoff` (see `Municipality.last_confirmed`)."""
-        current = Appointment.objects.published().filter(municipality=models.OuterRef("pk"))
-        return self.filter(
-            models.Exists(current.filter(Q(verified_at__isnull=True) | Q(verified_at__lt=cutoff)))
-            | Q(verified_at__lt=cutoff)
-            | (Q(verified_at__isnull=True) & ~models.Exists(current))
-        )
+    def for_directory(self, on=None):
+        """What the national list needs of each municipality: its office, its roles and its confirmation."""
+        return self.with_office().with_roles(on).with_confirmation(on)
+
+
+def confirmation_cutoff(today=None):
+    """The moment before which a confirmation is no longer recent: the start of the day, local time,
+    REGISTRY_STALE_AFTER_DAYS ago. The one threshold of "not confirmed lately", everywhere."""
+    day = (today or timezone.localdate()) - datetime.timedelta(days=settings.REGISTRY_STALE_AFTER_DAYS)
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
 class Municipality(TrackedModel):
@@ -166,7 +220,7 @@ class Municipality(TrackedModel):
     role_email = models.EmailField(
         _("role mailbox"), blank=True, help_text=_("For example kommuneoverlege@example.kommune.no")
     )
-    # Folded words of the number and names (registry.search), kept by save(): the list searches it.
+    # Folded words of the number and names (registry.search), derived by derive(): the list searches it.
     search_text = models.TextField(editable=False, blank=True, default="")
 
     objects = MunicipalityQuerySet.as_manager()
@@ -191,14 +245,18 @@ class Municipality(TrackedModel):
         return f"{self.number} {self.name}"
 
     def save(self, *args, **kwargs):
-        self.search_text = municipality_search_text(
-            number=self.number, name=self.name, parallel_names=self.parallel_names
-        )
+        self.derive()
         kwargs["update_fields"] = with_search_text(kwargs.get("update_fields"), {"number", "name", "parallel_names"})
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("admin:registry_municipality_change", args=[self.pk])
+
+    def derive(self):
+        """Compute the derived fields. Called by save() and by every bulk write (registry.services)."""
+        self.search_text = municipality_search_text(
+            number=self.number, name=self.name, parallel_names=self.parallel_names
+        )
 
     @property
     def parallel_name_list(self):
@@ -208,22 +266,53 @@ class Municipality(TrackedModel):
         day = on or timezone.localdate()
         return not (self.valid_from and self.valid_from > day) and not (self.valid_to and self.valid_to < day)
 
-    def entry_confirmed_at(self, current_appointments):
-        """When the municipality's entry as a whole was last confirmed, or None if some part never was.
-
-        The entry is its current appointments, plus the municipality's own contact details once they
-        have been confirmed (or when there is no appointment, so that a vacancy can be confirmed too).
-        The oldest confirmation counts. `MunicipalityQuerySet.not_confirmed_since` is the same rule in SQL.
-        """
-        parts = [appointment.verified_at for appointment in current_appointments]
-        if self.verified_at or not parts:
-            parts.append(self.verified_at)
-        return None if None in parts else min(parts)
-
     @property
     def county_governor(self):
         """The office responsible for this municipality. Loads `county`; use `with_office()` in lists."""
         return self.county.county_governor
+
+
+class FormerNumber(models.Model):
+    """A number a municipality had before it was renumbered (in 2024, 113 of them, with the county reform).
+
+    The municipality is the same one: its appointments, contacts and history stay with it, and old
+    sheets, links and API calls that use the old number still find it (registry.numbers).
+    """
+
+    number = models.CharField(_("former number"), max_length=4, validators=[validate_municipality_number])
+    municipality = models.ForeignKey(
+        Municipality, verbose_name=_("municipality"), on_delete=models.CASCADE, related_name="former_numbers"
+    )
+    valid_to = models.DateField(_("last used"))
+
+    class Meta:
+        ordering = ["number"]
+        verbose_name = _("former municipality number")
+        verbose_name_plural = _("former municipality numbers")
+        constraints = [
+            # Four digits, as SSB writes it.
+            models.CheckConstraint(condition=Q(number__regex=r"^[0-9]{4}$"), name="former_number_four_digits"),
+            # A municipality had a number once; a number may have gone to several (a split).
+            models.UniqueConstraint(fields=["number", "municipality"], name="former_number_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.number} → {self.municipality}"
+
+
+class PhysicianQuerySet(models.QuerySet):
+    def kept_by(self, offices):
+        """The physicians that `offices` (ids or a queryset of offices) keep: the ownership rule.
+
+        A physician belongs to every office where they hold a current or future appointment; with none,
+        to the office that registered them; with none of those, to the national administrators only.
+        An ended appointment gives no office any right over the person.
+        """
+        open_appointments = Appointment.objects.open_on(timezone.localdate()).filter(physician=models.OuterRef("pk"))
+        return self.filter(
+            models.Exists(open_appointments.kept_by(offices))
+            | (~models.Exists(open_appointments) & Q(registered_by__in=offices))
+        )
 
 
 class Physician(TrackedModel):
@@ -240,8 +329,20 @@ class Physician(TrackedModel):
         validators=[validate_hpr_number],
         help_text=_("The number in the national health personnel register (Helsepersonellregisteret)."),
     )
-    # Folded words of the name (registry.search), kept by save(): the list searches it.
+    # The office whose editor registered the physician: it keeps them while they hold no open appointment.
+    registered_by = models.ForeignKey(
+        CountyGovernor,
+        verbose_name=_("registered by office"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Folded words of the name (registry.search), derived by derive(): the list searches it.
     search_text = models.TextField(editable=False, blank=True, default="")
+
+    objects = PhysicianQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -259,12 +360,19 @@ class Physician(TrackedModel):
         return self.name
 
     def save(self, *args, **kwargs):
+        self.derive()
+        kwargs["update_fields"] = with_search_text(kwargs.get("update_fields"), {"name"})
+        super().save(*args, **kwargs)
+
+    # The fields derive() computes, and the fields they are computed from.
+    DERIVED_FIELDS = {"search_text": {"name"}, "hpr_number": {"hpr_number"}}
+
+    def derive(self):
+        """Compute the derived fields. Called by save() and by every bulk write (registry.services)."""
         # An empty HPR number means unknown; storing "" would collide with the next unknown one.
         if not self.hpr_number:
             self.hpr_number = None
         self.search_text = physician_search_text(name=self.name)
-        kwargs["update_fields"] = with_search_text(kwargs.get("update_fields"), {"name"})
-        super().save(*args, **kwargs)
 
 
 class Role(models.TextChoices):
@@ -278,15 +386,23 @@ class AppointmentQuerySet(models.QuerySet):
         """Appointments in force on `day`."""
         return self.filter(start_date__lte=day).exclude(end_date__lt=day)
 
+    def open_on(self, day):
+        """Appointments not ended by `day`: in force, or starting later."""
+        return self.exclude(end_date__lt=day)
+
+    def kept_by(self, offices):
+        """The appointments in the municipalities that `offices` (ids or a queryset of offices) keep."""
+        return self.filter(municipality__county__county_governor__in=offices)
+
     def current(self):
         return self.on(timezone.localdate())
 
-    def published(self):
-        """What public pages and exports start from: appointments in force today in active municipalities."""
-        today = timezone.localdate()
+    def published(self, on=None):
+        """What public pages and exports start from: appointments in force on `on` (today) in active municipalities."""
+        day = on or timezone.localdate()
         return (
-            self.on(today)
-            .filter(municipality__in=Municipality.objects.active(on=today))
+            self.on(day)
+            .filter(municipality__in=Municipality.objects.active(on=day))
             .select_related("physician", "municipality")
         )
 
@@ -360,6 +476,14 @@ class Visibility(models.TextChoices):
 
 
 class PhoneQuerySet(models.QuerySet):
+    def kept_by(self, offices):
+        """The numbers whose owner (physician, appointment or municipality) `offices` keep."""
+        return self.filter(
+            Q(physician__in=Physician.objects.kept_by(offices).values("pk"))
+            | Q(appointment__in=Appointment.objects.kept_by(offices).values("pk"))
+            | Q(municipality__in=Municipality.objects.kept_by(offices).values("pk"))
+        )
+
     def public(self):
         return self.filter(visibility=Visibility.PUBLIC)
 

@@ -11,6 +11,8 @@ import datetime
 import re
 from pathlib import Path
 
+from registry.search import municipality_search_text
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 # The date the current set of 357 municipality numbers took effect (the 2024 county reform).
 CURRENT_SET_VALID_FROM = datetime.date(2024, 1, 1)
@@ -75,3 +77,40 @@ def load_reference_data(CountyGovernor, County, Municipality, data_dir=DATA_DIR)
         "counties": County.objects.count(),
         "municipalities": Municipality.objects.count(),
     }
+
+
+def load_former_numbers(FormerNumber, Municipality, County, data_dir=DATA_DIR):
+    """Record the 2020–2023 numbers that the 2024 reform changed; return how many rows describe them.
+
+    A number that went to one municipality (3005 → 3301 Drammen) becomes a FormerNumber of it: the same
+    municipality, renumbered. A number that went to several (1507 Ålesund → 1508 Ålesund and 1580 Haram)
+    was a split: the old municipality is kept as a ceased one, with its successors. Idempotent.
+    """
+    by_number = {m.number: m for m in Municipality.objects.all()}
+    counties = {c.number: c for c in County.objects.all()}
+    count = 0
+    for row in read_csv(data_dir / "kommuner-2020-2023.csv"):
+        number, successors = row["kommunenummer"], row["etterfolger"].split()
+        if successors == [number]:
+            continue
+        valid_to = datetime.date.fromisoformat(row["gyldig_til"])
+        targets = [by_number[successor] for successor in successors]
+        if len(targets) == 1:
+            FormerNumber.objects.get_or_create(number=number, municipality=targets[0], defaults={"valid_to": valid_to})
+        else:
+            ceased, _ = Municipality.objects.update_or_create(
+                number=number,
+                defaults={
+                    "name": official_name(row["navn"]),
+                    # Historical models (a data migration) have no save() of their own to derive it.
+                    "search_text": municipality_search_text(
+                        number=number, name=official_name(row["navn"]), parallel_names=""
+                    ),
+                    "county": counties.get(number[:2], targets[0].county),
+                    "valid_from": datetime.date.fromisoformat(row["gyldig_fra"]),
+                    "valid_to": valid_to,
+                },
+            )
+            ceased.successors.add(*targets)
+        count += 1
+    return count

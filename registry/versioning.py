@@ -6,8 +6,8 @@ change bumps once it has committed. The counter is what makes the state follow c
 import whose history rows are dated before an edit that committed first still changes the state when
 it commits, and so do changes with no history of their own (a county's or an office's name).
 
-Changes through models are noted by signals (RegistryConfig.ready); bulk writes (imports, the SSB
-sync, confirmations, a restore) call `note_data_changed` themselves. A process reads the state from
+Every change goes through the write path (registry.services), which calls `note_data_changed` once per
+write, after the rows are written. A process reads the state from
 the database at most once per VERSION_SECONDS and forgets it on every change it makes, so its own
 edits show at once and other servers' within a second.
 """
@@ -86,15 +86,11 @@ def forget_data_state():
     _remembered["read_at"] = None
 
 
-def note_data_changed(**kwargs):
+def note_data_changed():
     """Note a change to what the list shows: bump the counter once the transaction commits.
 
-    Connected to the models' save and delete signals; bulk writes call it themselves, once. A change
-    that is rolled back bumps nothing. Each saved object bumps it once more: a one-row update, and
-    an edit saves a handful of objects.
+    Called by registry.services only, once per write. A change that is rolled back bumps nothing.
     """
-    if kwargs.get("raw"):
-        return  # loaddata: a restore notes its change itself, once
     forget_data_state()
     transaction.on_commit(_bump)
 

@@ -4,10 +4,11 @@ import hashlib
 import json
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache, caches
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.template.loader import get_template, render_to_string
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
@@ -20,6 +21,7 @@ from registry.coverage import coverage_by_office
 from registry.directory import build_entries
 from registry.filters import MunicipalityFilter
 from registry.models import Municipality
+from registry.numbers import current_number
 from registry.page_cache import shareable, worth_keeping
 
 
@@ -150,7 +152,12 @@ def municipality_detail(request, number):
     if len(number) < 4:
         # Numbers lose their leading zero in spreadsheets: /kommune/301/ is Oslo, 0301.
         return redirect("registry:municipality-detail", number=number.zfill(4), permanent=True)
-    municipality = get_object_or_404(Municipality.objects.with_office(), number=number)
+    municipality = Municipality.objects.for_directory().filter(number=number).first()
+    if municipality is None:
+        current = current_number(number)
+        if current is None:
+            raise Http404
+        return redirect("registry:municipality-detail", number=current, permanent=True)
     (entry,) = build_entries([municipality], include_restricted=sees_restricted_numbers(request.user))
     context = {
         "entry": entry,
@@ -186,7 +193,8 @@ export_xlsx = export(exports.xlsx_response)
 @conditional_list
 def coverage(request):
     offices, national = coverage_by_office()
-    return render(request, "registry/coverage.html", {"offices": offices, "national": national})
+    context = {"offices": offices, "national": national, "stale_days": settings.REGISTRY_STALE_AFTER_DAYS}
+    return render(request, "registry/coverage.html", context)
 
 
 @list_access

@@ -24,7 +24,22 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("correct horse battery staple")
 
 
-class PhysicianFactory(factory.django.DjangoModelFactory):
+class RegistryFactory(factory.django.DjangoModelFactory):
+    """Saves through registry.services, the one write path (as the registry itself: `SYSTEM`)."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        from registry import services
+
+        obj = model_class(*args, **kwargs)
+        services.save_entries([obj], by=services.SYSTEM, reason="test")
+        return obj
+
+
+class PhysicianFactory(RegistryFactory):
     class Meta:
         model = Physician
 
@@ -33,7 +48,7 @@ class PhysicianFactory(factory.django.DjangoModelFactory):
     hpr_number = factory.Sequence(lambda n: f"{1000000 + n}")
 
 
-class AppointmentFactory(factory.django.DjangoModelFactory):
+class AppointmentFactory(RegistryFactory):
     class Meta:
         model = Appointment
 
@@ -43,7 +58,7 @@ class AppointmentFactory(factory.django.DjangoModelFactory):
     start_date = datetime.date(2024, 1, 1)
 
 
-class PhoneFactory(factory.django.DjangoModelFactory):
+class PhoneFactory(RegistryFactory):
     class Meta:
         model = Phone
 
@@ -60,3 +75,26 @@ def clear_caches():
 
     for alias in settings.CACHES:
         caches[alias].clear()
+
+
+def write(*objects, **options):
+    """Save registry rows as the tests' author, through the one write path (registry.services)."""
+    from registry import services
+
+    return services.save_entries(objects, by=services.SYSTEM, reason="test", **options)
+
+
+def remove(*objects):
+    """Delete registry rows through the one write path."""
+    from registry import services
+
+    return services.delete_entries(objects, by=services.SYSTEM, reason="test")
+
+
+def succeed(predecessor, *successors):
+    """Record that `successors` took over after `predecessor` (a reform), through the write path."""
+    from registry import services
+
+    services.set_successors(
+        predecessor, [*predecessor.successors.all(), *successors], by=services.SYSTEM, reason="test"
+    )

@@ -1,12 +1,13 @@
 """The read-only JSON API: the same search, filters and visibility rules as the national list."""
 
-from django.shortcuts import get_object_or_404
+from django.http import HttpResponsePermanentRedirect
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
@@ -17,6 +18,7 @@ from registry.conditional import conditional_list
 from registry.directory import build_entries
 from registry.filters import MunicipalityFilter
 from registry.models import Municipality
+from registry.numbers import current_number
 from registry.page_cache import shareable
 
 
@@ -45,7 +47,11 @@ ERROR = inline_serializer("Error", fields={"detail": serializers.CharField()})
     ),
     retrieve=extend_schema(
         summary="One municipality, also a ceased one (then without contacts)",
-        responses={200: MunicipalitySerializer, 304: None, 403: ERROR, 404: ERROR},
+        description=(
+            "A number a municipality had before it was renumbered (3005 Drammen until 2023) answers 301 with the "
+            "address of its current number (3301)."
+        ),
+        responses={200: MunicipalitySerializer, 301: None, 304: None, 403: ERROR, 404: ERROR},
     ),
 )
 class MunicipalityViewSet(viewsets.ReadOnlyModelViewSet):
@@ -61,8 +67,17 @@ class MunicipalityViewSet(viewsets.ReadOnlyModelViewSet):
     # Anonymous answers are served from the shared page cache, keyed with the Accept header too.
     registry_shareable = "accept"
 
+    def renumbered(self, request, number):
+        """301 to the current number of a renumbered municipality; else the API's JSON 404."""
+        current = current_number(number)
+        if current is None:
+            raise NotFound
+        location = reverse("registry:api:municipality-detail", args=[current])
+        query = request.META.get("QUERY_STRING")
+        return HttpResponsePermanentRedirect(f"{location}?{query}" if query else location)
+
     def get_queryset(self):
-        return Municipality.objects.active().with_office()
+        return Municipality.objects.active().for_directory()
 
     def entries(self, municipalities):
         return build_entries(municipalities, include_restricted=sees_restricted_numbers(self.request.user))
@@ -80,6 +95,8 @@ class MunicipalityViewSet(viewsets.ReadOnlyModelViewSet):
     @method_decorator(shareable)
     @method_decorator(conditional_list)
     def retrieve(self, request, number=None, *args, **kwargs):
-        municipality = get_object_or_404(Municipality.objects.with_office(), number=number)
+        municipality = Municipality.objects.for_directory().filter(number=number).first()
+        if municipality is None:
+            return self.renumbered(request, number)
         (entry,) = self.entries([municipality])
         return Response(self.get_serializer(entry).data)

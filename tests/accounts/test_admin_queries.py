@@ -7,7 +7,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.services import sync_office_permissions
 from registry.models import Appointment, County, Municipality, Phone, Physician, Role
 from tests.accounts.conftest import login
 
@@ -31,7 +30,6 @@ def fill_region(size, offset=0):
     municipalities = Municipality.objects.bulk_create(
         Municipality(number=str(6000 + i), name=f"Testkommune {i}", county=county) for i in numbers
     )
-    sync_office_permissions(municipalities)
     physicians = Physician.objects.bulk_create(
         Physician(name=f"Test Lege {i}", email=f"lege{i}@example.no") for i in numbers
     )

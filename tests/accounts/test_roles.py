@@ -2,32 +2,43 @@ import io
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
+from django.db import transaction
 from django.utils import translation
+from guardian.shortcuts import assign_perm
 
 from accounts import roles
 from accounts.access import is_national_admin, municipalities_for, sees_restricted_numbers
-from accounts.models import MunicipalityGroupObjectPermission, OfficeEditors
-from accounts.services import ensure_roles, sync_office_permissions
-from registry.models import County, Municipality
+from accounts.models import CountyGovernorGroupObjectPermission, OfficeEditors
+from accounts.services import add_editor, ensure_roles
+from registry import services
+from registry.models import County, CountyGovernor, Municipality
 from tests.factories import municipality
 
 pytestmark = pytest.mark.django_db
 
 
-def test_every_office_has_an_editors_group_holding_its_municipalities():
+def grants():
+    return sorted(CountyGovernorGroupObjectPermission.objects.values_list("content_object__code", "group__name"))
+
+
+def test_every_office_has_an_editors_group_holding_its_own_office():
     assert OfficeEditors.objects.count() == 10
-    assert MunicipalityGroupObjectPermission.objects.count() == 357
-    trondelag = OfficeEditors.objects.get(county_governor__code="trondelag").group
-    assert MunicipalityGroupObjectPermission.objects.filter(group=trondelag).count() == 38
+    assert grants() == sorted(
+        (office.county_governor.code, office.group.name)
+        for office in OfficeEditors.objects.select_related("group", "county_governor")
+    )
+    assert (
+        CountyGovernorGroupObjectPermission.objects.filter(permission__codename=roles.OFFICE_PERMISSION).count() == 10
+    )
 
 
 def test_ensure_roles_is_idempotent():
-    before = sorted(MunicipalityGroupObjectPermission.objects.values_list("content_object_id", "group_id"))
+    before = grants()
     ensure_roles()
     ensure_roles()
-    after = sorted(MunicipalityGroupObjectPermission.objects.values_list("content_object_id", "group_id"))
-    assert before == after and Group.objects.count() == 12
+    assert grants() == before and Group.objects.count() == 12
 
 
 def test_editor_edits_only_their_own_region(editor_trondelag, editor_vestland):
@@ -43,8 +54,8 @@ def test_reader_and_anonymous_edit_nothing(reader, anonymous):
 
 
 def test_national_admin_and_superuser_edit_everything(national_admin, superuser):
-    assert municipalities_for(national_admin).count() == 357
-    assert municipalities_for(superuser).count() == 357
+    assert municipalities_for(national_admin).count() == Municipality.objects.count()
+    assert municipalities_for(superuser).count() == Municipality.objects.count()
     assert is_national_admin(national_admin) and is_national_admin(superuser)
 
 
@@ -55,28 +66,55 @@ def test_who_sees_restricted_numbers(editor_trondelag, reader, national_admin, a
     assert not sees_restricted_numbers(anonymous)
 
 
-def test_moving_a_municipality_moves_its_office_permission(editor_trondelag):
+def test_moving_a_municipality_to_another_county_moves_the_edit_right_at_once(editor_trondelag, national_admin):
+    editor_nordland = add_editor(username="redaktor-nordland", office_code="nordland")[0]
     grong = municipality("5045")
     grong.county = County.objects.get(number="18")
-    grong.save()
-    assert not municipalities_for(editor_trondelag).filter(number="5045").exists()
-    nordland = OfficeEditors.objects.get(county_governor__code="nordland").group
-    assert MunicipalityGroupObjectPermission.objects.filter(group=nordland, content_object=grong).exists()
+    services.save_entries([grong], by=national_admin, reason="test")
+    assert not municipalities_for(forget(editor_trondelag)).filter(number="5045").exists()
+    assert municipalities_for(forget(editor_nordland)).filter(number="5045").exists()
+
+
+def forget(user):
+    """The same user as a new request would see them (nothing remembered on the object)."""
+    return type(user).objects.get(pk=user.pk)
+
+
+def test_moving_a_county_to_another_office_moves_the_edit_rights_in_the_same_transaction(
+    editor_trondelag, national_admin
+):
+    editor_nordland = add_editor(username="redaktor-nordland", office_code="nordland")[0]
+    trondelag = County.objects.get(number="50")
+    trondelag.county_governor = CountyGovernor.objects.get(code="nordland")
+    with transaction.atomic():
+        services.save_entries([trondelag], by=national_admin, reason="test")
+        # No grant to re-sync: inside the very transaction that moved it, the rights have moved.
+        assert not municipalities_for(forget(editor_trondelag)).exists()
+        assert municipalities_for(forget(editor_nordland)).filter(number="5045").exists()
+    assert municipalities_for(forget(editor_nordland)).count() == 38 + 41
+
+
+def test_an_editor_cannot_move_a_county(editor_trondelag):
+    trondelag = County.objects.get(number="50")
+    trondelag.county_governor = CountyGovernor.objects.get(code="vestland")
+    with pytest.raises(PermissionDenied):
+        services.save_entries([trondelag], by=editor_trondelag, reason="test")
+    assert County.objects.get(number="50").county_governor.code == "trondelag"
 
 
 def test_a_new_municipality_belongs_to_its_office(editor_trondelag):
-    Municipality.objects.create(number="5099", name="Ny kommune", county=County.objects.get(number="50"))
+    services.save_entries(
+        [Municipality(number="5099", name="Ny kommune", county=County.objects.get(number="50"))],
+        by=services.SYSTEM,
+        reason="test",
+    )
     assert municipalities_for(editor_trondelag).filter(number="5099").exists()
 
 
-def test_sync_removes_a_grant_to_the_wrong_office():
-    grong = municipality("5045")
-    wrong = OfficeEditors.objects.get(county_governor__code="vestland").group
-    MunicipalityGroupObjectPermission.objects.create(
-        content_object=grong, group=wrong, permission=MunicipalityGroupObjectPermission.objects.first().permission
-    )
-    sync_office_permissions()
-    assert not MunicipalityGroupObjectPermission.objects.filter(content_object=grong, group=wrong).exists()
+def test_a_single_user_can_be_given_an_office_region_directly(django_user_model):
+    user = django_user_model.objects.create_user("vikar", is_staff=True)
+    assign_perm(f"registry.{roles.OFFICE_PERMISSION}", user, CountyGovernor.objects.get(code="vestland"))
+    assert municipalities_for(user).count() == 43
 
 
 def run(command, *args):

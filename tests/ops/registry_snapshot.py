@@ -13,8 +13,9 @@ from django.utils import timezone, translation
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from guardian.shortcuts import assign_perm
 
+from registry import services
 from registry.demo import load_demo_data
-from registry.models import Municipality, Physician
+from registry.models import CountyGovernor, Municipality, Physician
 from tests.factories import UserFactory
 
 # Tables whose rows a restore does not copy: sessions end, and migrate writes its own log. The data
@@ -29,8 +30,8 @@ MUST_HAVE_ROWS = [
     "auth_user_user_permissions",
     "guardian_userobjectpermission",
     "guardian_groupobjectpermission",
-    "accounts_municipalityuserobjectpermission",
-    "accounts_municipalitygroupobjectpermission",
+    "accounts_countygovernoruserobjectpermission",
+    "accounts_countygovernorgroupobjectpermission",
     "accounts_officeeditors",
     "otp_totp_totpdevice",
     "django_admin_log",
@@ -55,15 +56,15 @@ def fill_registry():
 
     load_demo_data()
     editor = UserFactory(username="kari.trondelag", is_staff=True)
-    former = UserFactory(username="tidligere.ansatt", is_staff=True)
+    former = UserFactory(username="tidligere.ansatt", is_staff=True, is_superuser=True)
     office = Group.objects.create(name="Statsforvalteren i Trøndelag – redaktører")
     office.permissions.add(*Permission.objects.filter(codename__in=["change_municipality", "view_authorities_only"]))
     editor.groups.add(office)
     editor.user_permissions.add(Permission.objects.get(codename="view_physician"))
     grong = Municipality.objects.get(number="5045")
-    assign_perm("registry.change_municipality", office, grong)
-    assign_perm("registry.change_municipality", editor, Municipality.objects.get(number="5042"))
-    # Municipality grants live in accounts' direct tables; grants on other models use guardian's generic ones.
+    assign_perm("registry.edit_region", office, CountyGovernor.objects.get(code="trondelag"))
+    assign_perm("registry.edit_region", editor, CountyGovernor.objects.get(code="nordland"))
+    # Office grants live in accounts' direct tables; grants on other models use guardian's generic ones.
     someone = Physician.objects.order_by("pk").last()
     assign_perm("registry.change_physician", office, someone)
     assign_perm("registry.change_physician", editor, someone)
@@ -72,13 +73,10 @@ def fill_registry():
     # History written by someone whose account is later deleted: the history keeps their id.
     physician = Physician.objects.order_by("pk").first()
     physician.name += " (endret)"
-    physician.updated_by = former
-    physician._history_user = former
-    physician.save()
+    services.save_entries([physician], by=former, reason="test")
     grong.role_email = "kommuneoverlege@grong.example.no"
-    grong.updated_by = editor
-    grong.save()
-    Municipality.objects.get(number="5042").successors.add(grong)
+    services.save_entries([grong], by=services.SYSTEM, reason="test")
+    services.set_successors(Municipality.objects.get(number="5042"), [grong], by=services.SYSTEM, reason="test")
     LogEntry.objects.create(
         user=editor,
         content_type=ContentType.objects.get_for_model(Municipality),

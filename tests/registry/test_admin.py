@@ -28,12 +28,13 @@ def test_change_and_add_pages_render(admin_client, demo, model):
     change = reverse(f"admin:registry_{model._meta.model_name}_change", args=[obj.pk])
     add = reverse(f"admin:registry_{model._meta.model_name}_add")
     assert admin_client.get(change).status_code == 200
-    assert admin_client.get(add).status_code == 200
+    # Offices come from the reference data, each with its editors group: renamed here, never added.
+    assert admin_client.get(add).status_code == (403 if model is CountyGovernor else 200)
 
 
 def test_municipality_changelist_lists_all_357(admin_client):
     response = admin_client.get(reverse("admin:registry_municipality_changelist") + "?all=")
-    assert response.context["cl"].result_count == 357
+    assert response.context["cl"].result_count == Municipality.objects.count() == 357 + 1  # 1507, ceased
 
 
 def test_labels_are_in_norwegian_by_default(admin_client):
@@ -45,7 +46,7 @@ def test_vacancy_filter_lists_municipalities_without_chief_physician(admin_clien
     response = admin_client.get(reverse("admin:registry_municipality_changelist") + "?chief=none")
     numbers = {m.number for m in response.context["cl"].result_list}
     assert "1804" in numbers and "0301" not in numbers
-    assert response.context["cl"].result_count == 357 - 10
+    assert response.context["cl"].result_count == Municipality.objects.count() - 10
 
 
 def test_invalid_phone_in_inline_is_refused_with_the_number(admin_client):

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from registry.models import Appointment, Municipality, Phone, Physician
 from tests.browser_forms import form_data
-from tests.factories import AppointmentFactory, PhysicianFactory, UserFactory, municipality
+from tests.factories import AppointmentFactory, PhysicianFactory, UserFactory, municipality, remove
 
 pytestmark = pytest.mark.django_db
 
@@ -140,7 +140,7 @@ def test_an_appointment_changed_on_its_own_page_is_protected_in_the_municipality
 def test_an_entry_deleted_meanwhile_is_reported_not_recreated(alice, bob):
     physician = PhysicianFactory()
     form_b = open_form(bob, physician)
-    Physician.objects.filter(pk=physician.pk).delete()
+    remove(Physician.objects.get(pk=physician.pk))
 
     response = bob.post(change_url(physician), form_b)
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 from registry.concurrency import VersionCheckedFormMixin
 from registry.models import Appointment, Physician, Role
 from tests.browser_forms import form_data
-from tests.factories import PhysicianFactory, UserFactory, municipality
+from tests.factories import PhysicianFactory, UserFactory, municipality, write
 
 pytestmark = [
     pytest.mark.postgres,
@@ -108,7 +108,7 @@ def test_concurrent_imports_cannot_create_two_physicians_with_one_hpr_number():
         missing = not Physician.objects.filter(hpr_number="7654321").exists()
         barrier.wait()  # both have looked, neither has inserted
         if missing:
-            Physician.objects.create(name="Ola Lege", hpr_number="7654321")
+            write(Physician(name="Ola Lege", hpr_number="7654321"))
 
     outcomes = race(create)
 
@@ -125,7 +125,7 @@ def test_concurrent_imports_cannot_create_the_same_appointment_twice():
         missing = not Appointment.objects.filter(**key).exists()
         barrier.wait()
         if missing:
-            Appointment.objects.create(**key)
+            write(Appointment(**key))
 
     outcomes = race(create)
 

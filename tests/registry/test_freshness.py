@@ -1,12 +1,13 @@
 import datetime
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from registry.freshness import freshness_report
 from registry.models import Municipality, Role
 from registry.services import confirm_entries
-from tests.factories import AppointmentFactory, PhysicianFactory, UserFactory, municipality
+from tests.factories import AppointmentFactory, PhysicianFactory, municipality, write
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ def test_entries_not_confirmed_within_the_period_are_listed_per_office(today):
     stale = AppointmentFactory(municipality=municipality("5001"), verified_at=ago(200))
     fresh = AppointmentFactory(municipality=municipality("5045"), verified_at=ago(10))
     never = AppointmentFactory(municipality=municipality("4601"))
-    report = freshness_report(now=NOW, days=182)
+    report = freshness_report(now=NOW)
     assert office(report, "trondelag").appointments == [stale]
     assert fresh not in office(report, "trondelag").appointments
     assert office(report, "vestland").appointments == [never]
@@ -35,7 +36,7 @@ def test_ended_appointments_and_ceased_municipalities_are_not_listed(today):
     AppointmentFactory(municipality=municipality("5001"), end_date=datetime.date(2025, 1, 1))
     ceased = municipality("5045")
     ceased.valid_to = datetime.date(2025, 12, 31)
-    ceased.save()
+    write(ceased)
     part = office(freshness_report(now=NOW), "trondelag")
     assert part.appointments == [] and ceased not in part.without_chief and ceased not in part.municipalities
 
@@ -84,8 +85,8 @@ def test_the_text_of_an_office_names_what_to_do(today):
     assert "Statsforvalteren i Trøndelag" in text and "Demo Gammel" in text and "5045 Grong" in text
 
 
-def test_confirming_records_who_and_when_in_the_history(today):
-    user = UserFactory()
+def test_confirming_records_who_and_when_in_the_history(today, editor_trondelag):
+    user = editor_trondelag
     appointments = [AppointmentFactory(municipality=municipality(n)) for n in ("5001", "5045")]
     count = confirm_entries(entries=appointments, by=user, now=NOW)
     assert count == 2
@@ -97,7 +98,15 @@ def test_confirming_records_who_and_when_in_the_history(today):
     assert confirm_entries(entries=[], by=user) == 0
 
 
-def test_confirmed_entries_leave_the_report(today):
+def test_confirmed_entries_leave_the_report(today, editor_trondelag):
     appointment = AppointmentFactory(municipality=municipality("5001"))
-    confirm_entries(entries=[appointment], by=UserFactory(), now=NOW)
+    confirm_entries(entries=[appointment], by=editor_trondelag, now=NOW)
     assert office(freshness_report(now=NOW), "trondelag").appointments == []
+
+
+def test_nobody_confirms_another_offices_entries(today, editor_vestland):
+    appointment = AppointmentFactory(municipality=municipality("5001"))
+    with pytest.raises(PermissionDenied):
+        confirm_entries(entries=[appointment], by=editor_vestland, now=NOW)
+    appointment.refresh_from_db()
+    assert appointment.verified_at is None

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from registry.models import Appointment, County, CountyGovernor, Municipality, Phone, Physician
-from tests.factories import AppointmentFactory, PhoneFactory, PhysicianFactory, municipality
+from tests.factories import AppointmentFactory, PhoneFactory, PhysicianFactory, municipality, write
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +67,7 @@ def hostile_entries():
     PhoneFactory(physician=physician, note=f"<img src=x onerror=alert(1)> {SCRIPT}")
     grong = appointment.municipality
     grong.parallel_names = f"{SCRIPT}|Grong"
-    grong.save()
+    write(grong)
     return physician, appointment, grong
 
 

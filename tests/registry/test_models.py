@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from registry.models import Appointment, County, CountyGovernor, Municipality, Phone, Physician, Role
 from registry.phones import format_phone, parse_phone
 from registry.validators import organisation_number_is_valid
-from tests.factories import AppointmentFactory, PhysicianFactory, municipality
+from tests.factories import AppointmentFactory, PhysicianFactory, municipality, write
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +38,7 @@ class TestPhoneNumbers:
     def test_two_rows_with_the_same_number_get_objects_of_their_own(self):
         physician = PhysicianFactory()
         for kind in ("mobile", "office"):
-            Phone.objects.create(physician=physician, number=parse_phone("918 44 552"), kind=kind)
+            write(Phone(physician=physician, number=parse_phone("918 44 552"), kind=kind))
         first, second = Phone.objects.filter(physician=physician)
         assert first.number == second.number and first.number is not second.number
         first.number.national_number = 91844553  # a change to one row's object does not reach the other
@@ -59,9 +59,9 @@ class TestPhoneNumbers:
     def test_phone_must_have_exactly_one_owner(self):
         physician = PhysicianFactory()
         with pytest.raises(IntegrityError), transaction.atomic():
-            Phone.objects.create(number=parse_phone("91844552"), physician=physician, municipality=municipality("0301"))
+            write(Phone(number=parse_phone("91844552"), physician=physician, municipality=municipality("0301")))
         with pytest.raises(IntegrityError), transaction.atomic():
-            Phone.objects.create(number=parse_phone("91844552"))
+            write(Phone(number=parse_phone("91844552")))
 
 
 class TestOrganisationNumber:
@@ -87,22 +87,22 @@ class TestMunicipality:
 
     def test_database_refuses_malformed_number(self):
         with pytest.raises(IntegrityError), transaction.atomic():
-            Municipality.objects.create(number="301", name="X", county=County.objects.get(number="03"))
+            write(Municipality(number="301", name="X", county=County.objects.get(number="03")))
 
     def test_number_is_unique(self):
         with pytest.raises(IntegrityError), transaction.atomic():
-            Municipality.objects.create(number="0301", name="X", county=County.objects.get(number="03"))
+            write(Municipality(number="0301", name="X", county=County.objects.get(number="03")))
 
     def test_database_refuses_ceasing_before_start(self):
         oslo = municipality("0301")
         oslo.valid_to = datetime.date(2023, 1, 1)
         with pytest.raises(IntegrityError), transaction.atomic():
-            oslo.save()
+            write(oslo)
 
     def test_ceased_municipality_is_not_active(self):
         oslo = municipality("0301")
         oslo.valid_to = datetime.date(2026, 1, 1)
-        oslo.save()
+        write(oslo)
         assert not oslo.is_active(on=datetime.date(2026, 1, 2))
         assert oslo.is_active(on=datetime.date(2026, 1, 1))
         assert not Municipality.objects.active(on=datetime.date(2026, 1, 2)).filter(number="0301").exists()
@@ -166,7 +166,7 @@ class TestAppointment:
         assert list(Appointment.objects.published()) == [appointment]
         oslo = appointment.municipality
         oslo.valid_to = datetime.date(2025, 12, 31)
-        oslo.save()
+        write(oslo)
         assert not Appointment.objects.published().exists()
 
     def test_same_physician_municipality_role_and_start_is_one_appointment(self):

@@ -7,7 +7,7 @@ from django.http import QueryDict
 from registry.filters import MunicipalityFilter
 from registry.models import Municipality, Physician, Role
 from registry.search import fold, query_terms, search_text
-from tests.factories import AppointmentFactory, PhysicianFactory, municipality
+from tests.factories import AppointmentFactory, PhysicianFactory, municipality, write
 
 
 def numbers_found(query, **filters):
@@ -114,11 +114,11 @@ def test_search_by_physician_name_respects_the_chosen_role(today):
 def test_renaming_keeps_the_search_text_current_also_with_update_fields():
     oslo = municipality("0301")
     oslo.name = "Christiania"
-    oslo.save(update_fields=["name", "updated_at"])
+    write(oslo)
     assert numbers_found("christiania") == ["0301"]
     physician = PhysicianFactory(name="Før Navnebytte")
     physician.name = "Etter Navnebytte"
-    physician.save(update_fields=["name"])
+    write(physician)
     assert Physician.objects.get(pk=physician.pk).search_text == " etter navnebytte"
 
 
@@ -130,7 +130,7 @@ def test_search_text_was_filled_for_the_reference_municipalities():
 def test_a_ceased_municipality_is_not_in_the_list(today):
     ceased = municipality("5043")
     ceased.valid_to = today.replace(year=today.year - 1)
-    ceased.save()
+    write(ceased)
     assert numbers_found("royrvik") == []
 
 

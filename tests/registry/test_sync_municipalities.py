@@ -83,7 +83,7 @@ def test_rename_merge_and_split(tmp_path):
     # The appointment survives in the ceased municipality and is flagged for the office.
     assert Appointment.objects.filter(pk=appointment.pk).exists()
     assert "still open in ceased 5043" in output
-    assert Municipality.objects.count() == 357 + 3
+    assert Municipality.objects.count() == 357 + 1 + 3  # 1507 ceased in 2024
     assert Municipality.objects.active(on=REFORM).count() == 357 - 3 + 3
 
 
@@ -136,3 +136,57 @@ def test_output_is_in_norwegian_by_default(tmp_path):
     output = sync(reform_list(tmp_path), language="nb")
     assert "Nytt navn: 5001 Trondheim → 5001 Nidaros" in output
     assert "Opphørt: 5043 Røyrvik (beholdt med historikk)" in output
+
+
+def renumbering_list(tmp_path):
+    """SSB's list in which 5045 Grong only changes its number, to 5090, and moves to county 18 (as 113 did in 2024)."""
+    out = []
+    for row in read_csv(DATA_DIR / "kommuner.csv"):
+        row = {**row, "tidligere_kommunenummer": ""}
+        if row["kommunenummer"] == "5045":
+            row.update(kommunenummer="1890", fylkesnummer="18", tidligere_kommunenummer="5045")
+        out.append(row)
+    path = tmp_path / "kommuner-omnummerert.csv"
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(out[0]))
+        writer.writeheader()
+        writer.writerows(out)
+    return path
+
+
+def test_a_municipality_that_only_changes_its_number_keeps_everything_in_the_same_step(tmp_path, editor_trondelag):
+    from accounts.access import municipalities_for
+    from registry.models import FormerNumber
+    from tests.factories import PhoneFactory
+
+    grong = municipality("5045")
+    appointment = AppointmentFactory(municipality=grong)
+    phone = PhoneFactory(physician=None, municipality=grong)
+    output = sync(renumbering_list(tmp_path))
+
+    renumbered = Municipality.objects.get(pk=grong.pk)
+    assert renumbered.number == "1890" and renumbered.valid_to is None and renumbered.county.number == "18"
+    assert "Renumbered: 5045 Grong → 1890 Grong" in output and "Ceased" not in output
+    # The same municipality: its open appointment, function contact and history stay with it.
+    assert Appointment.objects.get(pk=appointment.pk).municipality_id == grong.pk
+    assert phone.__class__.objects.get(pk=phone.pk).municipality_id == grong.pk
+    latest = renumbered.history.latest()
+    assert (latest.number, latest.history_change_reason) == ("1890", "SSB municipality list of 2028-01-01")
+    assert FormerNumber.objects.filter(number="5045", municipality=renumbered).exists()
+    # Its office followed the county in the same step, and search finds the new number.
+    assert not municipalities_for(editor_trondelag).filter(pk=grong.pk).exists()
+    assert " 1890" in renumbered.search_text and " 5045" not in renumbered.search_text
+    assert "No changes" in sync(renumbering_list(tmp_path))
+
+
+def test_an_old_number_from_a_renumbering_still_finds_the_municipality(tmp_path, client):
+    sync(renumbering_list(tmp_path))
+    response = client.get("/api/municipalities/5045/")
+    assert response.status_code == 301 and response["Location"] == "/api/municipalities/1890/"
+
+
+def test_a_merger_still_lists_the_open_appointments_for_the_office(tmp_path):
+    appointment = AppointmentFactory(municipality=municipality("5042"))
+    output = sync(reform_list(tmp_path))
+    assert f"Check: {appointment.physician}" in output and "is still open in ceased 5042 Lierne" in output
+    assert Municipality.objects.get(number="5042").valid_to is not None

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from registry.models import County, DataVersion, Physician
 from registry.versioning import read_data_state
-from tests.factories import AppointmentFactory, PhysicianFactory, municipality
+from tests.factories import AppointmentFactory, PhysicianFactory, municipality, write
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +48,7 @@ def test_a_change_with_an_old_history_date_still_moves_the_state(django_capture_
     physician.name = "Senere"
     physician._history_date = timezone.now() - datetime.timedelta(days=3650)
     with django_capture_on_commit_callbacks(execute=True):
-        physician.save()
+        write(physician)
     after = read_data_state()
     assert after.key != before.key and after.changed_at >= before.changed_at
 
@@ -58,16 +58,15 @@ def test_a_county_without_history_moves_the_state(django_capture_on_commit_callb
     county = County.objects.get(number="50")
     county.name = "Trøndelag endret"
     with django_capture_on_commit_callbacks(execute=True):
-        county.save()
+        write(county)
     assert read_data_state().key != before
 
 
-def test_a_bulk_import_notes_its_change(django_capture_on_commit_callbacks):
+def test_a_bulk_write_notes_its_change_once(django_capture_on_commit_callbacks, national_admin):
     from registry.services import confirm_entries
-    from tests.factories import UserFactory
 
-    appointment = AppointmentFactory(municipality=municipality("5045"))
+    appointments = [AppointmentFactory(municipality=municipality(n)) for n in ("5045", "5042", "5043")]
     before = counter()
     with django_capture_on_commit_callbacks(execute=True):
-        confirm_entries(entries=[appointment], by=UserFactory())
+        confirm_entries(entries=appointments, by=national_admin)
     assert counter() == before + 1

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from registry.models import Phone, PhoneKind, Physician, Visibility
 from registry.phones import parse_phone
-from tests.factories import municipality
+from tests.factories import PhoneFactory, municipality, remove, write
 from tests.web.conftest import PUBLIC_NUMBER, RESTRICTED_NUMBER
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +55,7 @@ def test_an_edit_is_visible_to_the_very_next_visitor(demo):
     assert "Demo Kari Fiktivsen" in anonymous().get(KARI).content.decode()
     kari = Physician.objects.get(name="Demo Kari Fiktivsen")
     kari.name = "Demo Kari Omdøpt"
-    kari.save()
+    write(kari)
     content = anonymous().get(KARI).content.decode()
     assert "Demo Kari Omdøpt" in content and "Demo Kari Fiktivsen" not in content
 
@@ -63,7 +63,7 @@ def test_an_edit_is_visible_to_the_very_next_visitor(demo):
 def test_a_deleted_number_disappears_for_the_very_next_visitor(demo):
     assert PUBLIC_NUMBER in anonymous().get(KARI).content.decode()
     for phone in Phone.objects.filter(physician__name="Demo Kari Fiktivsen"):
-        phone.delete()
+        remove(phone)
     assert PUBLIC_NUMBER not in anonymous().get(KARI).content.decode()
 
 
@@ -185,13 +185,16 @@ def test_the_list_turns_login_only_even_after_it_was_kept(demo, settings):
 
 def test_a_restricted_number_added_later_is_not_shown_from_a_kept_page(demo):
     anonymous().get(KARI)
-    Phone.objects.create(
+    PhoneFactory(
+        physician=None,
         municipality=municipality("5043"),
         number=parse_phone("74 00 08 88"),
         kind=PhoneKind.ON_CALL,
         visibility=Visibility.AUTHORITIES,
     )
-    Phone.objects.create(municipality=municipality("5043"), number=parse_phone("74 00 08 99"), kind=PhoneKind.ON_CALL)
+    PhoneFactory(
+        physician=None, municipality=municipality("5043"), number=parse_phone("74 00 08 99"), kind=PhoneKind.ON_CALL
+    )
     content = anonymous().get(KARI).content.decode()
     assert "+4774000899" in content and "+4774000888" not in content
 
@@ -275,7 +278,7 @@ def test_a_change_dated_before_the_last_one_still_reaches_the_cached_page(
     kari.name = "Demo Kari Sentgjort"
     kari._history_date = timezone.now() - datetime.timedelta(days=3650)
     with django_capture_on_commit_callbacks(execute=True):
-        kari.save()
+        write(kari)
     content = anonymous().get(KARI).content.decode()
     assert "Demo Kari Sentgjort" in content and "Demo Kari Fiktivsen" not in content
 
@@ -287,7 +290,7 @@ def test_a_renamed_county_reaches_the_cached_page(demo, clock, django_capture_on
     county = County.objects.get(number="50")
     county.name = "Trøndelag Omdøpt"
     with django_capture_on_commit_callbacks(execute=True):
-        county.save()
+        write(county)
     assert "Trøndelag Omdøpt" in anonymous().get(KARI).content.decode()
 
 

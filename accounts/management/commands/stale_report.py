@@ -33,20 +33,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--email", action="store_true", help="E-mail each office's part to its editors")
-        parser.add_argument(
-            "--days", type=int, help="Stale after this many days (default: the REGISTRY_STALE_AFTER_DAYS setting)"
-        )
         parser.add_argument("--office", help="Only this office (its code, for example trondelag)")
 
-    def handle(self, *args, email, days, office, **options):
-        if days is not None and days < 1:
-            raise CommandError(_("--days must be 1 or more."))
+    def handle(self, *args, email, office, **options):
         if office:
             try:
                 office = office_by_code(office)
             except ValidationError as error:
                 raise CommandError(" ".join(error.messages)) from None
-        report = freshness_report(days=days)
+        # The period is REGISTRY_STALE_AFTER_DAYS: one threshold for this report, the admin and the public list.
+        report = freshness_report()
         parts = [part for part in report.offices if office is None or part.office == office]
         for part in parts:
             self.stdout.write("\n".join(report.lines(part)) + "\n")

@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from registry.backup import BackupError, restore_backup
+from registry.backup import BackupError
+from registry.services import restore_backup
 
 
 class Command(BaseCommand):
