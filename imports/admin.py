@@ -133,7 +133,7 @@ class ImportLogAdmin(admin.ModelAdmin):
         if pending is None:
             return redirect("admin:imports_importlog_upload")
         report = services.preview_pending(pending=pending, user=request.user)
-        form = ConfirmForm(initial={"sha256": pending.sha256})
+        form = ConfirmForm(initial={"sha256": pending.sha256, "digest": report.digest})
         return self._preview(request, pending, report, form)
 
     def _preview(self, request, pending, report, form):
@@ -176,18 +176,14 @@ class ImportLogAdmin(admin.ModelAdmin):
             user=request.user,
             skip_invalid=form.cleaned_data["skip_invalid"],
             end_missing=form.cleaned_data["end_missing"],
+            accept_no_phones=form.cleaned_data["accept_no_phones"],
+            # Without the preview's digest nothing is applied: the preview is shown again.
+            expected_digest=form.cleaned_data["digest"] or "none",
         )
         if not report.saved:
-            messages.error(
-                request,
-                _(
-                    "Nothing was saved: %(count)s rows have errors. Fix them in the sheet and upload it again, "
-                    "or tick «Import the valid rows»."
-                )
-                % {"count": len(report.rejected)}
-                if report.rejected
-                else report.error or _("Nothing was saved."),
-            )
+            messages.error(request, self._not_saved(report))
+            # The preview shown again is the plan as it is now; confirming it applies that one.
+            form = ConfirmForm(initial={**form.cleaned_data, "digest": report.digest, "sha256": pending.sha256})
             return self._preview(request, pending, report, form)
         counts = report.counts
         messages.success(
@@ -206,6 +202,27 @@ class ImportLogAdmin(admin.ModelAdmin):
             },
         )
         return redirect("admin:imports_importlog_result", pk=report.log.pk)
+
+    @staticmethod
+    def _not_saved(report):
+        if report.plan_changed:
+            return _(
+                "Nothing was saved: the registry changed after your preview, so the import would no longer do "
+                "what it showed. Check the new preview below and confirm again."
+            )
+        if report.error:
+            return report.error
+        if report.no_phone_columns:
+            return _(
+                "Nothing was saved: no phone column was recognised in the sheet. Check the column names, or tick "
+                "that you want to import without phone numbers."
+            )
+        if report.rejected:
+            return _(
+                "Nothing was saved: %(count)s rows have errors. Fix them in the sheet and upload it again, "
+                "or tick «Import the valid rows»."
+            ) % {"count": len(report.rejected)}
+        return _("Nothing was saved.")
 
     def result_view(self, request, pk):
         self._require_import(request)

@@ -30,6 +30,12 @@ class UploadForm(forms.Form):
 
 class ConfirmForm(forms.Form):
     sha256 = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    # The digest of the plan the preview showed: the confirm applies that plan or nothing.
+    digest = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
+    accept_no_phones = forms.BooleanField(
+        label=_("Import anyway: I know no phone column was recognised, so no phone number will be imported"),
+        required=False,
+    )
     skip_invalid = forms.BooleanField(
         label=_("Import the valid rows and give me the rows with errors as a spreadsheet"), required=False
     )

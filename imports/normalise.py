@@ -16,7 +16,9 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 from phonenumber_field.phonenumber import PhoneNumber
 
+from imports.headers import classify_header
 from registry.models import PhoneKind, Role
+from registry.numbers import NumberIndex
 from registry.phones import invalid_phone, parse_phone
 from registry.spreadsheets import unneutralise
 
@@ -33,6 +35,9 @@ ROLE = "role"
 NOTE = "note"
 PERSON_ROLES = {"chief": Role.CHIEF_PHYSICIAN, "deputy": Role.DEPUTY, "infection": Role.INFECTION_CONTROL_PHYSICIAN}
 PERSON_FIELDS = ("name", "phone", "email", "hpr")
+# The municipality's own contacts, not a person's: its switchboard or 24/7 number, its role mailbox.
+FUNCTION_PHONE = "function_phone"
+FUNCTION_EMAIL = "function_email"
 
 
 def person_column(prefix, part):
@@ -62,28 +67,6 @@ ROLE_HEADER = "Rolle"
 ERROR_HEADER = "Feil"
 SOURCE_ROW_HEADER = "Rad i opprinnelig ark"
 
-_PREFIXES = {
-    "chief": ("kommuneoverlege", "kommuneoverleges", "kommunelege", "lege", "legens"),
-    "deputy": ("stedfortreder", "stedfortreders", "stedfortredende", "stedfortrederforkommuneoverlege"),
-    "infection": ("smittevernoverlege", "smittevernoverleges", "smittevernlege", "smittevern"),
-}
-_SUFFIXES = {
-    "name": ("navn",),
-    "phone": (
-        "mobil",
-        "mobiltelefon",
-        "mobilnummer",
-        "telefon",
-        "telefonnummer",
-        "tlf",
-        "tlfnr",
-        "tlfarbeid",
-        "telefonarbeid",
-    ),
-    "email": ("epost", "epostadresse", "email", "emailadresse", "mail"),
-    "hpr": ("hpr", "hprnummer", "hprnr"),
-}
-
 
 def header_key(text):
     """Return `text` as the header matcher sees it: case, spaces and punctuation removed ("E-post" → "epost")."""
@@ -91,38 +74,19 @@ def header_key(text):
     return "".join(ch for ch in text if ch.isalnum())
 
 
-def _build_aliases():
-    aliases = {}
-
-    def add(column, *names):
-        for name in names:
-            aliases.setdefault(header_key(name), column)
-
-    add(MUNICIPALITY_NUMBER, "kommunenummer", "kommunenr", "knr", "nr", "kommune nr", "kommunenummer (4 siffer)")
-    add(MUNICIPALITY_NAME, "kommune", "kommunenavn", "kommunens navn")
-    add(ROLE, "rolle", "funksjon")
-    add(NOTE, "merknad", "merknader", "kommentar", "kommentarer", "notat")
-    # The chief physician's columns go first, so that a bare "navn", "telefon" or "e-post" is theirs.
-    add("chief_name", "kommuneoverlege", "lege", "navn", "kommunelege")
-    for part in PERSON_FIELDS:
-        column = person_column("chief", part)
-        if part != "name":
-            add(column, *_SUFFIXES[part])
-    for prefix, words in _PREFIXES.items():
-        for word in words:
-            add(person_column(prefix, "name"), word)
-            for part, suffixes in _SUFFIXES.items():
-                for suffix in suffixes:
-                    add(person_column(prefix, part), word + suffix, suffix + word)
-    for column, header in EXPORT_HEADERS.items():
-        add(column, header)
-    return aliases
-
-
-HEADER_ALIASES = _build_aliases()
+# The columns the import reads today (imports.headers also recognises others, reported as not imported).
+LAYOUT_KEYS = {
+    MUNICIPALITY_NUMBER,
+    MUNICIPALITY_NAME,
+    ROLE,
+    NOTE,
+    FUNCTION_PHONE,
+    FUNCTION_EMAIL,
+    *[person_column(prefix, part) for prefix in PERSON_ROLES for part in PERSON_FIELDS],
+}
 IGNORED_HEADERS = {header_key(ERROR_HEADER), header_key(SOURCE_ROW_HEADER), "error", "errors"}
 # Phone numbers may come in several columns ("Telefon" and "Mobil"); they are read together.
-MULTI_COLUMNS = {person_column(prefix, "phone") for prefix in PERSON_ROLES}
+MULTI_COLUMNS = {person_column(prefix, "phone") for prefix in PERSON_ROLES} | {FUNCTION_PHONE}
 # How far down the header row may be (below title and date rows).
 HEADER_SEARCH_ROWS = 30
 
@@ -141,6 +105,7 @@ def column_letter(index):
 class Column:
     index: int
     header: str
+    kind: str = ""  # for a phone column: the PhoneKind its header's words say, "" when they say none
 
     @functools.cached_property
     def letter(self):
@@ -175,13 +140,16 @@ class Layout:
         columns = self.columns.get(key)
         return columns[0] if columns else None
 
+    @property
+    def has_phone_columns(self):
+        return any(key in self.columns for key in MULTI_COLUMNS)
+
     def values(self, cells, key):
-        """Return the cell of `key` in `cells` (a list for phone columns, which may be several)."""
+        """Return the cell of `key` in `cells`; for phone columns, which may be several, [(cell, kind), …]."""
         columns = self.columns.get(key, [])
-        picked = [cells[c.index] if c.index < len(cells) else None for c in columns]
         if key in MULTI_COLUMNS:
-            return picked
-        return picked[0] if picked else None
+            return [(cells[c.index] if c.index < len(cells) else None, c.kind) for c in columns]
+        return (cells[columns[0].index] if columns[0].index < len(cells) else None) if columns else None
 
     def is_header_again(self, cells):
         first = next((cell for cell in self.header_cells if cell_text(cell)), None)
@@ -191,39 +159,37 @@ class Layout:
         return bool(keys) and keys == [header_key(cell) for cell in self.header_cells if cell_text(cell)]
 
 
-def _match_headers(cells):
-    matched = {}
-    for index, cell in enumerate(cells):
-        column = HEADER_ALIASES.get(header_key(cell_text(cell)))
-        if column:
-            matched.setdefault(column, []).append(index)
-    return matched
+def meaning_of_header(cell):
+    """The HeaderMeaning of a header cell (imports.headers: by its words), or None for a column the import does
+    not read."""
+    meaning = classify_header(cell_text(cell))
+    return meaning if meaning is not None and meaning.key in LAYOUT_KEYS else None
 
 
 def find_layout(rows):
     """Return the Layout of the sheet given as [(row number, cells)], or raise CellError.
 
     The header row is the first of the top rows that names a municipality column and at least one
-    other known column; title and date rows above it are ignored.
+    other known column; title and date rows above it are ignored. Each header is read by its words
+    (imports.headers): "Telefon (mobil)" is the chief physician's phone, of kind mobile.
     """
     for number, cells in rows[:HEADER_SEARCH_ROWS]:
-        matched = _match_headers(cells)
-        if not (MUNICIPALITY_NUMBER in matched or MUNICIPALITY_NAME in matched) or len(matched) < 2:
+        meanings = [meaning_of_header(cell) for cell in cells]
+        keys = {meaning.key for meaning in meanings if meaning is not None}
+        if not (MUNICIPALITY_NUMBER in keys or MUNICIPALITY_NAME in keys) or len(keys) < 2:
             continue
         layout = Layout(header_row=number, header_cells=list(cells))
-        for index, cell in enumerate(cells):
+        for index, (cell, meaning) in enumerate(zip(cells, meanings, strict=True)):
             text = cell_text(cell)
-            key = header_key(text)
-            column = Column(index, text)
-            target = HEADER_ALIASES.get(key)
-            if target is None:
-                if key and key not in IGNORED_HEADERS:
-                    layout.unknown.append(column)
+            if meaning is None:
+                if header_key(text) and header_key(text) not in IGNORED_HEADERS:
+                    layout.unknown.append(Column(index, text))
                 continue
-            if target in layout.columns and target not in MULTI_COLUMNS:
-                layout.duplicates.append((column, layout.columns[target][0]))
+            column = Column(index, text, meaning.kind)
+            if meaning.key in layout.columns and meaning.key not in MULTI_COLUMNS:
+                layout.duplicates.append((column, layout.columns[meaning.key][0]))
                 continue
-            layout.columns.setdefault(target, []).append(column)
+            layout.columns.setdefault(meaning.key, []).append(column)
         return layout
     raise CellError(
         _(
@@ -275,14 +241,27 @@ def is_blank(cells):
 
 
 # Words offices write in a name cell when the post is empty: the row is a vacancy, not a person.
-VACANCY_WORDS = {"vakant", "ledig", "ubesatt", "ingen", "mangler", "-", "–", "—", "x", "n/a"}
+VACANCY_WORDS = {"vakant", "vacant", "ledig", "ubesatt", "ingen", "mangler", "-", "–", "—", "x", "n/a"}
+# A vacancy word opens the cell: "VAKANT", "Vakant (utlyst)", "Ledig stilling – kontakt sentralbord".
+_FIRST_WORD = re.compile(r"^[^\w\s]+$|^(\w+|n/a)\b", re.UNICODE)
 NAME_MAX_LENGTH = 150
 
 
+def is_vacancy_word(text):
+    """True when a name cell says the post is vacant rather than naming a person."""
+    text = str(text or "").strip().casefold()
+    if not text:
+        return False
+    if text in VACANCY_WORDS:
+        return True
+    first = _FIRST_WORD.match(text)
+    return bool(first) and first.group(0) in VACANCY_WORDS - {"x", "ingen"}
+
+
 def clean_name(value):
-    """Return the person's name from a cell, or "" for an empty post."""
+    """Return the person's name from a cell, or "" for an empty post (`is_vacancy_word`)."""
     text = cell_text(value)
-    if text.casefold() in VACANCY_WORDS:
+    if is_vacancy_word(text):
         return ""
     if len(text) > NAME_MAX_LENGTH:
         raise CellError(
@@ -404,6 +383,7 @@ class CheckedNumber(PhoneNumber):
 class PhoneEntry:
     number: object  # CheckedNumber
     note: str = ""
+    column_kind: str = ""  # the PhoneKind the column's header says ("Telefon (sentralbord)"), if any
 
     @functools.cached_property
     def e164(self):
@@ -411,6 +391,9 @@ class PhoneEntry:
 
     @property
     def kind(self):
+        """The kind the column says; else mobile or office, by the number."""
+        if self.column_kind:
+            return self.column_kind
         if self.number.country_code == 47:
             # Norwegian mobile numbers start with 4, 9 or 59 (Nkom's plan); quicker than number_type().
             national = str(self.number.national_number)
@@ -428,6 +411,10 @@ _PHONE_SEPARATORS = re.compile(r"\s*(?:[/;,|&\n]|\s(?:og|eller|or|and)\s)\s*", r
 _LABEL = re.compile(r"^(?P<label>[^\d+()]+?)\s*[:.]\s*(?=[\d+(])")
 _SIMPLE_PHONES = re.compile(r"[\d +/,;]+")
 _SPACED_DASH = re.compile(r"\s+[-–]\s+")
+# "(+47) 412 34 567": a country code in brackets is part of the number, not a note.
+_BRACKETED_CODE = re.compile(r"\(\s*(?:\+|00)(\d{1,3})\s*\)\s*(?=\d)")
+# "90011223.0": a number Excel stored as a number, written out as text by another program.
+_FLOAT_TEXT = re.compile(r"^(\+?\d{8,15})\.0+$")
 _PHONE_WORDS = {"tlf", "tel", "telefon", "mob", "mobil", "mobiltelefon", "nr", "nummer", "phone"}
 
 
@@ -521,7 +508,11 @@ def split_phones(value):
     if isinstance(value, list):
         entries = []
         for item in value:
-            entries += split_phones(item)
+            if isinstance(item, tuple):
+                cell, kind = item
+                entries += [PhoneEntry(e.number, e.note, kind) if kind else e for e in split_phones(cell)]
+            else:
+                entries += split_phones(item)
         return _unique(entries)
     if isinstance(value, int) and not isinstance(value, bool):
         text = str(value)
@@ -529,6 +520,8 @@ def split_phones(value):
         text = cell_text(value, keep_newlines=True)
     if not text:
         return []
+    text = _FLOAT_TEXT.sub(r"\1", text)
+    text = _BRACKETED_CODE.sub(r"+\1 ", text)
     if _SIMPLE_PHONES.fullmatch(text):
         # Digits, spaces, + and separators only: no notes or labels to look for.
         try:
@@ -644,29 +637,32 @@ class Resolution:
     municipality: object = None
     error: str = ""
     column: str = ""
+    notes: list = field(default_factory=list)  # how the cells were read, when not literally
 
 
 def describe(municipality):
     return f"{municipality.number} {municipality.name} ({municipality.county.name})"
 
 
-class MunicipalityIndex:
-    """Finds municipalities by number or by any of their names, in memory (one query to build)."""
+def _candidates(municipalities):
+    return _(" or ").join(describe(m) for m in municipalities)
 
-    def __init__(self, municipalities, *, today):
-        self.by_number = {}
+
+class MunicipalityIndex:
+    """Finds municipalities by number (former numbers too, registry.numbers) or by any of their names,
+    in memory. Never picks between two: a name or number that fits several is an error naming them."""
+
+    def __init__(self, municipalities, former_numbers, *, today):
+        self.numbers = NumberIndex(municipalities, former_numbers, today=today)
         self.by_name = {}
         self.today = today
         for municipality in municipalities:
-            self.by_number[municipality.number] = municipality
             for name in [municipality.name, *municipality.parallel_name_list]:
                 self.by_name.setdefault(municipality_key(name), []).append(municipality)
 
-    def _active(self, candidates):
-        return [m for m in candidates if m.is_active(on=self.today)]
-
     def by_name_text(self, text):
-        """Return (candidates, ceased candidates) for a name cell, e.g. "Guovdageaidnu – Kautokeino kommune"."""
+        """Return (active candidates, ceased candidates, how it was read) for a name cell,
+        e.g. "Guovdageaidnu – Kautokeino kommune"."""
         county_hint = ""
         hint = _COUNTY_HINT.search(text)
         if hint:
@@ -682,42 +678,40 @@ class MunicipalityIndex:
         candidates = list(found.values())
         if county_hint:
             candidates = [m for m in candidates if municipality_key(m.county.name) == county_hint] or candidates
-        return self._active(candidates), [m for m in candidates if not m.is_active(on=self.today)]
+        active = [m for m in candidates if m.is_active(on=self.today)]
+        return active, [m for m in candidates if not m.is_active(on=self.today)]
 
-    def resolve(self, *, number, name, prefer=(), prefer_offices=()):
+    def _name_notes(self, text, municipality):
+        """How a name cell was read, when it is not the official name as written."""
+        key = municipality_key(text)
+        if text.strip() == municipality.name:
+            return [_("Read from the name only: %(municipality)s.") % {"municipality": describe(municipality)}]
+        if key == municipality_key(municipality.name):
+            return [
+                _("«%(text)s» read as %(municipality)s, from the name only.")
+                % {"text": text[:80], "municipality": describe(municipality)}
+            ]
+        parallel = [n for n in municipality.parallel_name_list if municipality_key(n) == key]
+        if parallel:
+            return [
+                _("«%(text)s» is the Sami or Kven name of %(municipality)s.")
+                % {"text": parallel[0], "municipality": describe(municipality)}
+            ]
+        return [_("«%(text)s» read as %(municipality)s.") % {"text": text[:80], "municipality": describe(municipality)}]
+
+    def resolve(self, *, number, name, prefer=()):
         """Return a Resolution for a row's number and name cells (both already cleaned).
 
-        A name shared by two municipalities is settled by `prefer` (the ids the user may edit), then
-        `prefer_offices` (the offices of the sheet's other rows); else it is reported with both candidates.
+        A name shared by two municipalities (Herøy, Våler) is settled only when the importer's region
+        (`prefer`, the ids they may edit) holds exactly one of them; otherwise it is an error naming both.
         """
+        notes = []
         combined = _NUMBER_AND_NAME.match(name) if not number else None
         if combined:
             number, name = combined.group(1).zfill(4), combined.group(2)
+            notes.append(_("The number %(number)s was read from the name column.") % {"number": number})
         if number:
-            municipality = self.by_number.get(number)
-            if municipality is None:
-                return Resolution(
-                    error=_(
-                        "There is no municipality with the number %(number)s. Check the number against "
-                        "SSB's list, or leave it empty and write the name."
-                    )
-                    % {"number": number},
-                    column=MUNICIPALITY_NUMBER,
-                )
-            if not municipality.is_active(on=self.today):
-                return Resolution(error=self._ceased(municipality), column=MUNICIPALITY_NUMBER)
-            if name:
-                active, ceased = self.by_name_text(name)
-                if (active or ceased) and municipality not in active + ceased:
-                    return Resolution(
-                        error=_(
-                            "Municipality number %(number)s is %(municipality)s, but the name column says "
-                            "«%(name)s». Correct the number or the name."
-                        )
-                        % {"number": number, "municipality": municipality.name, "name": name[:80]},
-                        column=MUNICIPALITY_NAME,
-                    )
-            return Resolution(municipality=municipality)
+            return self._by_number(number, name, notes)
         if not name:
             return Resolution(
                 error=_("The row has no municipality. Write its number or its name."), column=MUNICIPALITY_NAME
@@ -725,7 +719,7 @@ class MunicipalityIndex:
         active, ceased = self.by_name_text(name)
         if not active:
             if ceased:
-                return Resolution(error=self._ceased(ceased[0]), column=MUNICIPALITY_NAME)
+                return self._by_number(ceased[0].number, "", notes, column=MUNICIPALITY_NAME)
             return Resolution(
                 error=_(
                     "There is no municipality named «%(name)s». Check the spelling, or write the municipality number."
@@ -734,28 +728,62 @@ class MunicipalityIndex:
                 column=MUNICIPALITY_NAME,
             )
         if len(active) == 1:
-            return Resolution(municipality=active[0])
-        for preferred in (
-            [m for m in active if m.pk in prefer],
-            [m for m in active if m.county.county_governor_id in prefer_offices],
-        ):
-            if len(preferred) == 1:
-                return Resolution(municipality=preferred[0])
+            return Resolution(municipality=active[0], notes=notes + self._name_notes(name, active[0]))
+        mine = [m for m in active if m.pk in prefer]
+        if len(mine) == 1:
+            return Resolution(
+                municipality=mine[0],
+                notes=notes
+                + [
+                    _("«%(name)s» is the name of %(candidates)s; %(municipality)s is the one in your region.")
+                    % {"name": name[:80], "candidates": _candidates(active), "municipality": describe(mine[0])}
+                ],
+            )
         return Resolution(
-            error=_("«%(name)s» is the name of more than one municipality: %(candidates)s. Write the number instead.")
-            % {"name": name[:80], "candidates": _(" and ").join(describe(m) for m in active)},
+            error=_("«%(name)s» is the name of more than one municipality: %(candidates)s. Write the number.")
+            % {"name": name[:80], "candidates": _candidates(active)},
             column=MUNICIPALITY_NAME,
         )
 
-    def _ceased(self, municipality):
-        successors = ", ".join(f"{m.number} {m.name}" for m in municipality.successors.all())
-        if successors:
-            return _("%(municipality)s ceased on %(date)s. Use its successor: %(successors)s.") % {
-                "municipality": f"{municipality.number} {municipality.name}",
-                "date": municipality.valid_to,
-                "successors": successors,
-            }
-        return _("%(municipality)s ceased on %(date)s. Use the municipality that took over.") % {
-            "municipality": f"{municipality.number} {municipality.name}",
-            "date": municipality.valid_to,
-        }
+    def _by_number(self, number, name, notes, column=MUNICIPALITY_NUMBER):
+        meaning = self.numbers.meaning(number)
+        if meaning.is_unknown:
+            return Resolution(
+                error=_(
+                    "There is no municipality with the number %(number)s. Check the number against "
+                    "SSB's list, or leave it empty and write the name."
+                )
+                % {"number": number},
+                column=column,
+            )
+        if meaning.municipality is None:
+            if meaning.candidates:
+                return Resolution(
+                    error=_("%(number)s went to more than one municipality: %(candidates)s. Write the new number.")
+                    % {
+                        "number": f"{number} {meaning.ceased.name}" if meaning.ceased else number,
+                        "candidates": _candidates(meaning.candidates),
+                    },
+                    column=column,
+                )
+            return Resolution(
+                error=_("%(municipality)s ceased on %(date)s. Use the municipality that took over.")
+                % {"municipality": f"{number} {meaning.ceased.name}", "date": meaning.ceased.valid_to},
+                column=column,
+            )
+        municipality = meaning.municipality
+        if meaning.note:
+            notes = [*notes, meaning.note]
+        if name:
+            active, ceased = self.by_name_text(name)
+            known = active + ceased + ([meaning.ceased] if meaning.ceased else [])
+            if known and municipality not in known and meaning.ceased not in known:
+                return Resolution(
+                    error=_(
+                        "Municipality number %(number)s is %(municipality)s, but the name column says "
+                        "«%(name)s». Correct the number or the name."
+                    )
+                    % {"number": number, "municipality": municipality.name, "name": name[:80]},
+                    column=MUNICIPALITY_NAME,
+                )
+        return Resolution(municipality=municipality, notes=notes)

@@ -1,58 +1,340 @@
-"""What an import would change, worked out in memory; and writing it, in bulk, with the audit trail.
+"""What an import would do: a plan of operations, each with its reason, worked out in memory.
 
-`RegistryState` loads the registry once (a fixed number of queries, however long the sheet) into
-light records, then each valid row is matched and applied to them, so that later rows see earlier
-ones (one physician on several rows is one person). Nothing touches the database until `write()`.
-Records rather than model instances: a preview of 10,000 rows would otherwise build and throw
-away tens of thousands of model objects.
+An import is three steps (imports.services runs them):
+
+1. read and normalise the sheet (imports.sheets, imports.normalise): `read_rows` turns each row's cells
+   into clean values, or into errors naming the cell;
+2. plan (`make_plan`, this module): a pure function of those rows, the registry as loaded once
+   (`Snapshot.load`, a fixed number of queries) and the importer's scope. It returns the Plan: per
+   row, the operations (create a physician, appoint, add a number, …) each with its reason, what was
+   inferred (name only, old number, a Sami name), and "not changed: kept by …" for what another
+   office keeps; or the row's errors. It never picks between two meanings: that is a row error
+   naming the candidates;
+3. apply (imports.apply): exactly the plan's operations, through registry.services, in one transaction.
+
+Later rows see earlier ones (one physician on several rows is one person), so planning works on light
+records rather than model instances: a preview of 10,000 rows would otherwise build and throw away
+tens of thousands of model objects.
 """
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db import connection
 from django.db.models import CharField
 from django.db.models.functions import Cast
-from django.utils import timezone
 from django.utils.functional import lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_update_with_history
 
-from imports.normalise import format_phone_entry, name_key, person_column
-from registry.models import Appointment, Municipality, Phone, Physician, Role, Visibility
-from registry.versioning import note_data_changed
+from imports import normalise
+from imports.normalise import (
+    FUNCTION_EMAIL,
+    FUNCTION_PHONE,
+    MUNICIPALITY_NAME,
+    MUNICIPALITY_NUMBER,
+    NOTE,
+    PERSON_FIELDS,
+    PERSON_ROLES,
+    ROLE,
+    CellError,
+    MunicipalityIndex,
+    format_phone_entry,
+    name_key,
+    person_column,
+)
+from registry.models import Appointment, FormerNumber, Municipality, Phone, PhoneKind, Physician, Role
 
-BATCH_SIZE = 500
-HISTORY_FIELDS = ("history_date", "history_change_reason", "history_type", "history_user")
-# The change reason on every history entry an import writes.
-HISTORY_REASON = "import"
-
-ROLE_SLOTS = {"chief": Role.CHIEF_PHYSICIAN, "deputy": Role.DEPUTY, "infection": Role.INFECTION_CONTROL_PHYSICIAN}
+ROLE_SLOTS = PERSON_ROLES
 
 # A phone number as the preview shows it, formatted only if it is shown.
 phone_text = lazy(format_phone_entry, str)
 
 
-class PhysicianRecord:
-    __slots__ = ("pk", "name", "email", "hpr_number")
+def _later(message, params=None, *more):
+    text = gettext(message) % params if params else gettext(message)
+    return "; ".join([text, *(str(part) for part in more)]) if more else text
 
-    def __init__(self, pk, name, email, hpr_number):
+
+# A reason as the preview shows it, translated only if it is shown: a 10,000-row sheet has some 80,000
+# operations, and the preview shows a few hundred of them. The message is marked with gettext_noop.
+later = lazy(_later, str)
+
+
+class PhysicianRecord:
+    __slots__ = ("pk", "name", "email", "hpr_number", "changeable", "keepers")
+
+    def __init__(self, pk, name, email, hpr_number, changeable=True, keepers=""):
         self.pk, self.name, self.email, self.hpr_number = pk, name, email or "", hpr_number or None
+        # Whether the importer may change the person, and if not, who may (for "not changed: kept by …").
+        self.changeable, self.keepers = changeable, keepers
 
 
 class AppointmentRecord:
-    __slots__ = ("pk", "physician", "municipality", "role", "start_date", "end_date", "note")
+    __slots__ = ("pk", "physician", "municipality", "role", "start_date", "end_date", "note", "hpr_confirmation")
 
     def __init__(self, pk, physician, municipality, role, start_date, end_date, note):
         self.pk, self.physician, self.municipality, self.role = pk, physician, municipality, role
         self.start_date, self.end_date, self.note = start_date, end_date, note
+        self.hpr_confirmation = None
 
 
 class PhoneRecord:
-    __slots__ = ("pk", "physician", "e164", "number", "note", "kind")
+    __slots__ = ("pk", "physician", "municipality", "e164", "number", "note", "kind")
 
-    def __init__(self, pk, physician, e164, note, number=None, kind=""):
-        self.pk, self.physician, self.e164, self.note, self.number, self.kind = pk, physician, e164, note, number, kind
+    def __init__(self, pk, e164, note, *, physician=None, municipality=None, number=None, kind=""):
+        self.pk, self.e164, self.note, self.number, self.kind = pk, e164, note, number, kind
+        self.physician, self.municipality = physician, municipality
+
+
+# Operations.
+
+CREATE_PHYSICIAN = "create_physician"
+CHANGE_PHYSICIAN = "change_physician"
+APPOINT = "appoint"
+CHANGE_APPOINTMENT = "change_appointment"
+END_APPOINTMENT = "end_appointment"
+ADD_PHONE = "add_phone"
+CHANGE_PHONE = "change_phone"
+SET_ROLE_EMAIL = "set_role_email"
+ADD_FUNCTION_PHONE = "add_function_phone"
+
+
+@dataclass
+class Operation:
+    """One change the import will make. `target` is the record created or changed."""
+
+    action: str
+    row: int | None
+    target: object
+    column: str = ""  # the layout key the value comes from, for the preview
+    field: str = ""  # the field it changes
+    old: object = ""
+    new: object = ""
+    reason: str = ""
+
+    def key(self):
+        """What identifies the operation for the plan's digest: the same plan has the same keys.
+
+        Values as stored (a number's E.164 and note), not as shown: formatting 30,000 numbers to hash
+        them took a third of a big sheet's plan.
+        """
+        target = self.target
+        new = self.action in (CREATE_PHYSICIAN, APPOINT, ADD_PHONE, ADD_FUNCTION_PHONE)
+        ident = "new" if new or getattr(target, "pk", None) is None else target.pk
+        if self.action in (ADD_PHONE, CHANGE_PHONE, ADD_FUNCTION_PHONE):
+            values = f"{target.e164}|{target.note}"
+        else:
+            values = f"{self.old}|{self.new}"
+        return f"{self.row}|{self.action}|{ident}|{self.column}|{self.field}|{values}"
+
+    def describe(self):
+        return ACTION_LABELS[self.action]
+
+
+ACTION_LABELS = {
+    CREATE_PHYSICIAN: gettext_lazy("Register the physician"),
+    CHANGE_PHYSICIAN: gettext_lazy("Change the physician"),
+    APPOINT: gettext_lazy("Appoint"),
+    CHANGE_APPOINTMENT: gettext_lazy("Change the appointment"),
+    END_APPOINTMENT: gettext_lazy("End the appointment"),
+    ADD_PHONE: gettext_lazy("Add a number"),
+    CHANGE_PHONE: gettext_lazy("Change a number's note"),
+    SET_ROLE_EMAIL: gettext_lazy("Set the municipality's role mailbox"),
+    ADD_FUNCTION_PHONE: gettext_lazy("Add a function number to the municipality"),
+}
+
+
+@dataclass
+class Problem:
+    column: str  # a layout key
+    message: str
+
+
+@dataclass
+class RowPlan:
+    number: int
+    cells: list
+    municipality: object = None
+    operations: list = field(default_factory=list)
+    notes: list = field(default_factory=list)  # what was inferred, and what is kept by another office
+    problems: list = field(default_factory=list)
+    reason: str = ""  # why a row changes nothing (a vacancy, a repeated row)
+    repeated: bool = False
+
+    @property
+    def kind(self):
+        if self.problems:
+            return "error"
+        if any(op.action in (CREATE_PHYSICIAN, APPOINT) for op in self.operations):
+            return "new"
+        if self.operations:
+            return "updated"
+        if self.reason:
+            return "skipped"
+        return "unchanged"
+
+
+@dataclass
+class Plan:
+    rows: list = field(default_factory=list)  # [RowPlan], in sheet order
+    skipped: list = field(default_factory=list)  # [(row number, reason)] rows that are not data (a repeated header)
+    missing: list = field(default_factory=list)  # [AppointmentRecord] open, in the sheet's scope, not named
+    unresolved: bool = False  # some row's municipality could not be read: nothing may be ended
+
+    @property
+    def operations(self):
+        return [op for row in self.rows if not row.problems for op in row.operations]
+
+    @property
+    def has_errors(self):
+        return any(row.problems for row in self.rows)
+
+    def digest(self):
+        """A fingerprint of what the plan does and of the registry it was made against (old values
+        included): confirming applies a plan only if it is the one that was previewed."""
+        lines = [op.key() for row in self.rows for op in row.operations]
+        lines += [f"error|{row.number}" for row in self.rows if row.problems]
+        lines += [f"missing|{record.pk}" for record in self.missing]
+        return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+# The registry as the import sees it.
+
+
+def _e164(queryset):
+    # The stored E.164 text: reading PhoneNumber objects would parse every number again.
+    return queryset.annotate(e164=Cast("number", output_field=CharField()))
+
+
+class Snapshot:
+    """The registry as one import sees it: loaded once, in a fixed number of queries, then only read and
+    extended in memory by the plan. `scope` (from accounts.access, see imports.services) says which
+    municipalities the importer may write to and which physicians they may change."""
+
+    def __init__(self, *, today, scope):
+        self.today = today
+        self.scope = scope
+        self.municipalities = list(Municipality.objects.with_office().prefetch_related("successors").order_by("number"))
+        self.index = MunicipalityIndex(self.municipalities, FormerNumber.objects.all(), today=today)
+        municipality_by_id = {m.pk: m for m in self.municipalities}
+        changeable = scope.changeable_physicians
+        keepers = scope.keepers_of_others
+        self.physicians = {
+            pk: PhysicianRecord(
+                pk,
+                name,
+                email,
+                hpr,
+                changeable=changeable is None or pk in changeable,
+                keepers=keepers.get(pk, ""),
+            )
+            for pk, name, email, hpr in Physician.objects.values_list("pk", "name", "email", "hpr_number")
+        }
+        self.by_hpr = {}
+        self.by_email = defaultdict(list)
+        self.by_name_phone = defaultdict(list)
+        self.phones = defaultdict(dict)  # physician record → {e164: PhoneRecord}
+        for physician in self.physicians.values():
+            self._index(physician)
+        own_phones = _e164(Phone.objects.filter(physician__isnull=False))
+        for pk, physician_id, e164, note in own_phones.values_list("pk", "physician_id", "e164", "note"):
+            physician = self.physicians[physician_id]
+            self.phones[physician][e164] = PhoneRecord(pk, e164, note, physician=physician)
+            self.by_name_phone[(name_key(physician.name), e164)].append(physician)
+        self.function_phones = defaultdict(dict)  # municipality id → {e164: PhoneRecord}
+        for pk, municipality_id, e164, note in _e164(Phone.objects.filter(municipality__isnull=False)).values_list(
+            "pk", "municipality_id", "e164", "note"
+        ):
+            self.function_phones[municipality_id][e164] = PhoneRecord(pk, e164, note)
+        self.role_emails = {m.pk: m.role_email for m in self.municipalities}
+        self.current = defaultdict(list)  # (municipality id, role) → [AppointmentRecord]
+        self.holding = {}  # (municipality id, role, physician record) → AppointmentRecord
+        self.in_municipality = defaultdict(list)  # municipality id → [AppointmentRecord]
+        current = Appointment.objects.on(today).order_by("start_date", "pk")
+        for pk, physician_id, municipality_id, role, start, end, note in current.values_list(
+            "pk", "physician_id", "municipality_id", "role", "start_date", "end_date", "note"
+        ):
+            record = AppointmentRecord(
+                pk, self.physicians[physician_id], municipality_by_id[municipality_id], role, start, end, note
+            )
+            self.add_appointment(record)
+        self.appointment_phones = defaultdict(dict)  # appointment pk → {e164: PhoneRecord}
+        for pk, appointment_id, e164, note in _e164(Phone.objects.filter(appointment__in=current)).values_list(
+            "pk", "appointment_id", "e164", "note"
+        ):
+            self.appointment_phones[appointment_id][e164] = PhoneRecord(pk, e164, note)
+
+    def _index(self, physician):
+        if physician.hpr_number:
+            self.by_hpr[physician.hpr_number] = physician
+        if physician.email:
+            bucket = self.by_email[physician.email.casefold()]
+            if physician not in bucket:
+                bucket.append(physician)
+
+    def add_appointment(self, appointment):
+        self.current[(appointment.municipality.pk, appointment.role)].append(appointment)
+        self.holding[(appointment.municipality.pk, appointment.role, appointment.physician)] = appointment
+        self.in_municipality[appointment.municipality.pk].append(appointment)
+
+    def may_write_to(self, municipality):
+        return self.scope.municipality_ids is None or municipality.pk in self.scope.municipality_ids
+
+
+# Reading the rows: cells → clean values, or errors per cell.
+
+READERS = {
+    MUNICIPALITY_NUMBER: normalise.clean_municipality_number,
+    MUNICIPALITY_NAME: normalise.cell_text,
+    ROLE: normalise.clean_role,
+    NOTE: normalise.clean_note,
+    FUNCTION_PHONE: normalise.split_phones,
+    FUNCTION_EMAIL: normalise.clean_email,
+    "name": normalise.clean_name,
+    "phone": normalise.split_phones,
+    "email": normalise.clean_email,
+    "hpr": normalise.clean_hpr,
+}
+
+
+def reader(key):
+    slot, _sep, part = key.partition("_")
+    return READERS[part] if slot in PERSON_ROLES and part in PERSON_FIELDS else READERS[key]
+
+
+@dataclass
+class SheetRow:
+    number: int
+    cells: list
+    values: dict = field(default_factory=dict)
+    errors: dict = field(default_factory=dict)  # layout key → message
+    vacancy: bool = False  # the chief physician's name cell says the post is vacant
+
+
+def read_rows(sheet, layout):
+    """Return ([SheetRow], [(row number, reason)] of rows that are not data): every cell read, or its error."""
+    rows, skipped = [], []
+    for number, cells in sheet.rows:
+        if number <= layout.header_row:
+            continue
+        if layout.is_header_again(cells):
+            skipped.append((number, _("Repeats the header row.")))
+            continue
+        row = SheetRow(number=number, cells=cells)
+        for key in layout.columns:
+            raw = layout.values(cells, key)
+            try:
+                row.values[key] = reader(key)(raw)
+            except (CellError, ValueError) as error:
+                row.errors[key] = str(error)
+        chief_name = layout.values(cells, person_column("chief", "name"))
+        row.vacancy = normalise.is_vacancy_word(normalise.cell_text(chief_name))
+        rows.append(row)
+    return rows, skipped
+
+
+# Planning.
 
 
 @dataclass
@@ -65,9 +347,9 @@ class Person:
     phones: list = field(default_factory=list)
     email: str = ""
     hpr: str = ""
-    physician: object = None  # the matched or planned PhysicianRecord, set by matching
+    physician: object = None  # the matched or planned PhysicianRecord
     same_as: object = None  # a Person earlier on the same row with this name and no contact of their own
-    matched_by_hpr: bool = False
+    matched_by: str = ""  # "hpr", "email", "phone" or "here": how an existing physician was found
 
     def column(self, part):
         return person_column(self.slot, part)
@@ -77,416 +359,456 @@ class Person:
         return bool(self.phones or self.email)
 
 
-@dataclass
-class Change:
-    column: str  # a layout column key; the report shows its header
-    old: object  # text, or a lazy phone number text
-    new: object
+MATCH_REASONS = {
+    "hpr": lambda p: later(gettext_noop("found by HPR number %(hpr)s"), {"hpr": p.hpr}),
+    "email": lambda p: later(gettext_noop("found by e-mail %(email)s and name"), {"email": p.email}),
+    "phone": lambda p: later(gettext_noop("found by name and phone number")),
+    "here": lambda p: later(gettext_noop("found by name among those serving this municipality")),
+}
 
 
-@dataclass
-class Outcome:
-    kind: str = "unchanged"  # new | updated | unchanged | skipped
-    changes: list = field(default_factory=list)
-    reason: str = ""
-
-
-def insert_with_history(model, rows, *, constants, user, when):
-    """Insert `rows` of `model` and record each in the audit trail as created by `user` at `when`.
-
-    `rows` are dicts of the values that differ per row, ready for the database (text, numbers, ids);
-    `constants` holds values shared by all rows, and every other column gets the field's default.
-    Returns the new primary keys, in the order of `rows`.
-
-    Plain multi-row INSERT … RETURNING, then one INSERT … SELECT per batch copying the new rows into
-    simple-history's table (its own `tracked_fields`, with history date, user, type "+" and reason):
-    the rows bulk_create_with_history writes, without building two model objects per row, which
-    took three quarters of a 10,000-row import.
-    """
-    if not rows:
-        return []
-    quote = connection.ops.quote_name
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    varying = [field for field in fields if field.attname in rows[0]]
-    fixed = [field for field in fields if field.attname not in rows[0]]
-    fixed_values = [
-        field.get_db_prep_save(
-            constants[field.attname] if field.attname in constants else field.get_default(), connection
-        )
-        for field in fixed
-    ]
-    columns = ", ".join(quote(field.column) for field in varying + fixed)
-    table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
-    history = model.history.model
-    tracked = [quote(field.column) for field in history.tracked_fields]
-    extra = [quote(history._meta.get_field(name).column) for name in HISTORY_FIELDS]
-    copy = (
-        f"INSERT INTO {quote(history._meta.db_table)} ({', '.join(tracked + extra)}) "
-        f"SELECT {', '.join(tracked)}, %s, %s, %s, %s FROM {table} WHERE {pk} "
-    )
-    history_values = [
-        history._meta.get_field("history_date").get_db_prep_value(when, connection),
-        HISTORY_REASON,
-        "+",
-        user.pk if user is not None else None,
-    ]
-    postgres = connection.vendor == "postgresql"
-    if postgres:
-        # One array per column (unnest), as Django's own bulk_create does on PostgreSQL: a handful of
-        # parameters per statement however many rows, instead of thousands for psycopg to merge.
-        per_batch = BATCH_SIZE * 4
-        arrays = ", ".join(f"%s::{field.cast_db_type(connection)}[]" for field in varying)
-        constants_sql = "".join(f", %s::{field.cast_db_type(connection)}" for field in fixed)
-        insert = (
-            f"INSERT INTO {table} ({columns}) SELECT rows.*{constants_sql} FROM unnest({arrays}) AS rows RETURNING {pk}"
-        )
-        history_casts = [history._meta.get_field(name).cast_db_type(connection) for name in HISTORY_FIELDS]
-        copy = copy.replace("%s, %s, %s, %s", ", ".join(f"%s::{cast}" for cast in history_casts))
-    else:
-        limit = connection.features.max_query_params or 999
-        per_batch = max(1, min(BATCH_SIZE, limit // (len(varying) + len(fixed))))
-        placeholders = "(" + ", ".join(["%s"] * (len(varying) + len(fixed))) + ")"
-    ids = []
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), per_batch):
-            batch = rows[start : start + per_batch]
-            if postgres:
-                params = fixed_values + [[row[field.attname] for row in batch] for field in varying]
-                cursor.execute(insert, params)
-            else:
-                params = []
-                for row in batch:
-                    params += [row[field.attname] for field in varying]
-                    params += fixed_values
-                cursor.execute(
-                    f"INSERT INTO {table} ({columns}) VALUES "
-                    + ", ".join([placeholders] * len(batch))
-                    + f" RETURNING {pk}",
-                    params,
-                )
-            new_ids = [row[0] for row in cursor.fetchall()]
-            if postgres:
-                cursor.execute(copy + "= ANY(%s)", [*history_values, new_ids])
-            else:
-                cursor.execute(copy + f"IN ({', '.join(['%s'] * len(new_ids))})", [*history_values, *new_ids])
-            ids += new_ids
-    return ids
-
-
-def _e164(queryset):
-    # The stored E.164 text: reading PhoneNumber objects would parse every number again.
-    return queryset.annotate(e164=Cast("number", output_field=CharField()))
-
-
-class RegistryState:
-    """The registry as the import sees it, loaded in a fixed number of queries."""
-
-    def __init__(self, *, today, allowed_ids):
-        self.today = today
-        self.allowed_ids = allowed_ids  # None: every municipality
-        self.municipalities = list(
-            Municipality.objects.select_related("county").prefetch_related("successors").order_by("number")
-        )
-        municipality_by_id = {m.pk: m for m in self.municipalities}
-        self.physicians = {
-            pk: PhysicianRecord(pk, name, email, hpr)
-            for pk, name, email, hpr in Physician.objects.values_list("pk", "name", "email", "hpr_number")
-        }
-        self.by_hpr = {}
-        self.by_email = defaultdict(list)
-        self.by_name_phone = defaultdict(list)
-        self.phones = defaultdict(dict)  # physician record → {e164: PhoneRecord}
-        for physician in self.physicians.values():
-            self._index(physician)
-        own_phones = _e164(Phone.objects.filter(physician__isnull=False))
-        for pk, physician_id, e164, note in own_phones.values_list("pk", "physician_id", "e164", "note"):
-            physician = self.physicians[physician_id]
-            self.phones[physician][e164] = PhoneRecord(pk, physician, e164, note)
-            self.by_name_phone[(name_key(physician.name), e164)].append(physician)
-        self.current = defaultdict(list)  # (municipality id, role) → [AppointmentRecord]
-        self.holding = {}  # (municipality id, role, physician record) → AppointmentRecord
-        self.in_municipality = defaultdict(list)  # municipality id → [AppointmentRecord]
-        current = Appointment.objects.on(today).order_by("start_date", "pk")
-        for pk, physician_id, municipality_id, role, start, end, note in current.values_list(
-            "pk", "physician_id", "municipality_id", "role", "start_date", "end_date", "note"
-        ):
-            record = AppointmentRecord(
-                pk, self.physicians[physician_id], municipality_by_id[municipality_id], role, start, end, note
-            )
-            self._add_appointment(record)
-        self.appointment_phones = defaultdict(dict)  # appointment pk → {e164: PhoneRecord}
-        for pk, appointment_id, e164, note in _e164(Phone.objects.filter(appointment__in=current)).values_list(
-            "pk", "appointment_id", "e164", "note"
-        ):
-            self.appointment_phones[appointment_id][e164] = PhoneRecord(pk, None, e164, note)
+class Planner:
+    def __init__(self, snapshot):
+        self.state = snapshot
+        self.today = snapshot.today
         # What the sheet named: (municipality id, role) → {physician record: first row}.
         self.named = defaultdict(dict)
-        self.new_physicians, self.new_appointments, self.new_phones = [], [], []
-        self.changed_physicians, self.changed_appointments, self.changed_phones = {}, {}, {}
-        self.ended = []
-
-    def _index(self, physician):
-        if physician.hpr_number:
-            self.by_hpr[physician.hpr_number] = physician
-        if physician.email:
-            bucket = self.by_email[physician.email.casefold()]
-            if physician not in bucket:
-                bucket.append(physician)
-
-    def _add_appointment(self, appointment):
-        self.current[(appointment.municipality.pk, appointment.role)].append(appointment)
-        self.holding[(appointment.municipality.pk, appointment.role, appointment.physician)] = appointment
-        self.in_municipality[appointment.municipality.pk].append(appointment)
-
-    def may_edit(self, municipality):
-        return self.allowed_ids is None or municipality.pk in self.allowed_ids
+        self.valid_municipalities = {}
+        self.rejected_municipalities = set()
+        self.unresolved = False
 
     # Matching: read only.
 
     def match(self, person, municipality):
-        """Return the physician `person` is, or None when they are new to the registry.
+        """Return the physician `person` is, or None when they are new to the registry; sets `matched_by`.
 
         By HPR number; else by e-mail (case-insensitive) with the same name, since offices share
         mailboxes; else by name and one phone number. A name alone matches a physician of the same
         name who already serves this municipality.
         """
+        state = self.state
         key = name_key(person.name)
         if person.hpr:
-            found = self.by_hpr.get(person.hpr)
+            found = state.by_hpr.get(person.hpr)
             if found is not None:
-                person.matched_by_hpr = True
+                person.matched_by = "hpr"
                 return found
 
         def compatible(physician):
             return not person.hpr or not physician.hpr_number or physician.hpr_number == person.hpr
 
         if person.email:
-            for physician in self.by_email.get(person.email.casefold(), []):
+            for physician in state.by_email.get(person.email.casefold(), []):
                 if compatible(physician) and name_key(physician.name) == key:
+                    person.matched_by = "email"
                     return physician
         for entry in person.phones:
-            for physician in self.by_name_phone.get((key, entry.e164), []):
+            for physician in state.by_name_phone.get((key, entry.e164), []):
                 if compatible(physician):
+                    person.matched_by = "phone"
                     return physician
         if not person.has_contact and not person.hpr:
-            for appointment in self.in_municipality.get(municipality.pk, []):
+            for appointment in state.in_municipality.get(municipality.pk, []):
                 if name_key(appointment.physician.name) == key:
+                    person.matched_by = "here"
                     return appointment.physician
         return None
 
-    def contacts_after(self, person, physician):
-        """A physician new to the registry needs a phone number or an e-mail; one already in it keeps theirs."""
-        return person.has_contact or physician is not None
+    # One row.
 
-    # Applying one valid row to the in-memory state.
-
-    def apply(self, *, row_number, municipality, people, note):
-        """Plan the changes of one valid row; return its Outcome."""
-        outcome = Outcome()
+    def plan_row(self, row, layout):
+        plan = RowPlan(number=row.number, cells=row.cells)
+        for key, message in row.errors.items():
+            plan.problems.append(Problem(key, message))
+        municipality = self._municipality(row, plan)
+        people = self._people(row, plan, municipality)
+        if plan.problems:
+            if municipality is not None:
+                self.rejected_municipalities.add(municipality.pk)
+            return plan
+        plan.municipality = municipality
+        self.valid_municipalities[municipality.pk] = municipality
+        self._function_contacts(row, plan, municipality)
         if not people:
-            outcome.kind = "skipped"
-            outcome.reason = _("No physician on this row (a vacancy): nothing to import.")
-            return outcome
-        created = False
+            if row.vacancy:
+                plan.reason = _("The sheet says the post is vacant: no physician to import.")
+            elif not plan.operations:
+                plan.reason = _("No physician on this row (a vacancy): nothing to import.")
+            return plan
+        self._apply_people(plan, municipality, people, row.values.get(NOTE, ""))
+        return plan
+
+    def _municipality(self, row, plan):
+        if MUNICIPALITY_NUMBER in row.errors:
+            self.unresolved = True
+            return None
+        resolution = self.state.index.resolve(
+            number=row.values.get(MUNICIPALITY_NUMBER, ""),
+            name=row.values.get(MUNICIPALITY_NAME, ""),
+            prefer=self.state.scope.municipality_ids or (),
+        )
+        if resolution.error:
+            plan.problems.append(Problem(resolution.column, resolution.error))
+            self.unresolved = True
+            return None
+        municipality = resolution.municipality
+        if not self.state.may_write_to(municipality):
+            column = MUNICIPALITY_NUMBER if row.values.get(MUNICIPALITY_NUMBER) else MUNICIPALITY_NAME
+            plan.problems.append(
+                Problem(
+                    column,
+                    _(
+                        "%(municipality)s is outside your region: you can import only for the municipalities "
+                        "your office keeps. Remove the row, or ask that office to import it."
+                    )
+                    % {"municipality": normalise.describe(municipality)},
+                )
+            )
+            return None
+        plan.notes += resolution.notes
+        return municipality
+
+    def _people(self, row, plan, municipality):
+        people = []
+        for slot, role in ROLE_SLOTS.items():
+            if any(person_column(slot, part) in row.errors for part in PERSON_FIELDS):
+                continue
+            values = row.values
+            person = Person(
+                slot=slot,
+                role=(values.get(ROLE) or role) if slot == "chief" else role,
+                name=values.get(person_column(slot, "name"), ""),
+                phones=values.get(person_column(slot, "phone"), []),
+                email=values.get(person_column(slot, "email"), ""),
+                hpr=values.get(person_column(slot, "hpr"), ""),
+            )
+            if slot == "chief" and row.vacancy:
+                continue  # its numbers and address are the function's: see _function_contacts
+            if not (person.name or person.phones or person.email or person.hpr):
+                continue
+            if not person.name:
+                plan.problems.append(
+                    Problem(
+                        person.column("name"),
+                        _(
+                            "There is a phone number, e-mail or HPR number here but no name. Add the physician's "
+                            "name, or write VAKANT if the post is vacant."
+                        ),
+                    )
+                )
+                continue
+            twin = next((p for p in people if name_key(p.name) == name_key(person.name)), None)
+            if twin is not None and not (person.has_contact or person.hpr):
+                # "Smittevernoverlege: Kari Nordmann" on Kari's own row: the same person.
+                person.same_as = twin
+            elif municipality is not None:
+                person.physician = self.match(person, municipality)
+                if person.physician is None and not person.has_contact:
+                    plan.problems.append(
+                        Problem(
+                            person.column("phone"),
+                            _(
+                                "%(name)s has no phone number or e-mail. Add at least one, so that the physician "
+                                "can be reached."
+                            )
+                            % {"name": person.name},
+                        )
+                    )
+                    continue
+                if person.physician is not None and not person.physician.changeable and person.matched_by != "hpr":
+                    plan.problems.append(
+                        Problem(
+                            person.column("name"),
+                            _(
+                                "%(name)s is registered, kept by %(offices)s (%(how)s). To appoint them here, write "
+                                "their HPR number in the row: another office's physician is appointed only by "
+                                "their exact HPR number."
+                            )
+                            % {
+                                "name": person.physician.name,
+                                "offices": person.physician.keepers,
+                                "how": MATCH_REASONS[person.matched_by](person),
+                            },
+                        )
+                    )
+                    continue
+            people.append(person)
+        return people
+
+    def _function_contacts(self, row, plan, municipality):
+        """The municipality's own contacts on the row: function columns, and a vacant post's numbers and address."""
+        phones = list(row.values.get(FUNCTION_PHONE, []))
+        emails = [row.values.get(FUNCTION_EMAIL, "")]
+        if row.vacancy:
+            phones += [
+                normalise.PhoneEntry(entry.number, entry.note, entry.column_kind or PhoneKind.SWITCHBOARD)
+                for entry in row.values.get(person_column("chief", "phone"), [])
+            ]
+            emails.append(row.values.get(person_column("chief", "email"), ""))
+            if phones or any(emails):
+                plan.notes.append(
+                    _(
+                        "The name cell says the post is vacant: the numbers and the address on this row are "
+                        "written as the municipality's function contacts."
+                    )
+                )
+        email = next((e for e in emails if e), "")
+        current = self.state.role_emails.get(municipality.pk, "")
+        if email and email.casefold() != current.casefold():
+            plan.operations.append(
+                Operation(
+                    SET_ROLE_EMAIL,
+                    row.number,
+                    municipality,
+                    column=FUNCTION_EMAIL,
+                    field="role_email",
+                    old=current,
+                    new=email,
+                    reason=later(gettext_noop("the municipality's role mailbox")),
+                )
+            )
+            self.state.role_emails[municipality.pk] = email
+        known = self.state.function_phones[municipality.pk]
+        for entry in phones:
+            if entry.e164 in known:
+                continue
+            record = PhoneRecord(
+                None, entry.e164, entry.note, municipality=municipality, number=entry.number, kind=entry.kind
+            )
+            known[entry.e164] = record
+            plan.operations.append(
+                Operation(
+                    ADD_FUNCTION_PHONE,
+                    row.number,
+                    record,
+                    column=FUNCTION_PHONE,
+                    field="number",
+                    new=phone_text(entry.number, entry.note),
+                    reason=later(
+                        gettext_noop("a number of the municipality's function (%(kind)s), not of a person"),
+                        {"kind": PhoneKind(entry.kind).label},
+                    ),
+                )
+            )
+
+    def _apply_people(self, plan, municipality, people, note):
         repeats = []
         for index, person in enumerate(people):
             if person.same_as is not None:
                 person.physician = person.same_as.physician
+                person.matched_by = person.same_as.matched_by
             physician = person.physician
-            announce = True
             if physician is None:
-                physician = self._new_physician(person)
+                physician = PhysicianRecord(None, person.name, person.email, person.hpr)
+                self.state._index(physician)
                 person.physician = physician
-                created = True
-                announce = False
-                outcome.changes.append(Change(person.column("name"), "", physician.name))
-            else:
-                outcome.changes += self._update_physician(physician, person)
-            appointment, is_new, changes = self._appointment(
-                municipality, person, physician, note if index == 0 else "", announce=announce
-            )
-            outcome.changes += changes
-            created = created or is_new
-            outcome.changes += self._add_phones(physician, appointment, person)
-            first_row = self.named[(municipality.pk, person.role)].setdefault(physician, row_number)
-            if first_row != row_number:
+                plan.operations.append(
+                    Operation(
+                        CREATE_PHYSICIAN,
+                        plan.number,
+                        physician,
+                        column=person.column("name"),
+                        field="name",
+                        new=physician.name,
+                        reason=later(
+                            gettext_noop(
+                                "no physician in the registry has this HPR number, e-mail and name, or name and number"
+                            )
+                        ),
+                    )
+                )
+            elif person.same_as is None:
+                self._update_physician(plan, physician, person)
+            self._appoint(plan, municipality, person, physician, note if index == 0 else "")
+            first_row = self.named[(municipality.pk, person.role)].setdefault(physician, plan.number)
+            if first_row != plan.number:
                 repeats.append(first_row)
-        if created:
-            outcome.kind = "new"
-        elif outcome.changes:
-            outcome.kind = "updated"
-        elif len(repeats) == len(people):
-            outcome.kind = "skipped"
-            outcome.reason = _("Repeats row %(row)s.") % {"row": min(repeats)}
-        return outcome
+        if not plan.operations and repeats and len(repeats) == len(people):
+            plan.reason = _("Repeats row %(row)s.") % {"row": min(repeats)}
 
-    def _new_physician(self, person):
-        physician = PhysicianRecord(None, person.name, person.email, person.hpr)
-        self.new_physicians.append(physician)
-        self._index(physician)
-        return physician
-
-    @staticmethod
-    def _changed(registry, record):
-        if record.pk is not None:
-            registry[record.pk] = record
-
-    def _update_physician(self, physician, person):
-        changes = []
-        if person.matched_by_hpr and person.name and name_key(person.name) != name_key(physician.name):
-            changes.append(Change(person.column("name"), physician.name, person.name))
-            physician.name = person.name
+    def _update_physician(self, plan, physician, person):
+        how = MATCH_REASONS[person.matched_by](person)
+        wanted = []
+        if person.matched_by == "hpr" and person.name and name_key(person.name) != name_key(physician.name):
+            wanted.append(("name", "name", physician.name, person.name))
         if person.email and physician.email.casefold() != person.email.casefold():
-            changes.append(Change(person.column("email"), physician.email, person.email))
-            physician.email = person.email
-            self._index(physician)
+            wanted.append(("email", "email", physician.email, person.email))
         if person.hpr and not physician.hpr_number:
-            changes.append(Change(person.column("hpr"), "", person.hpr))
-            physician.hpr_number = person.hpr
-            self._index(physician)
-        if changes:
-            self._changed(self.changed_physicians, physician)
-        return changes
+            wanted.append(("hpr", "hpr_number", "", person.hpr))
+        new_phones = [e for e in person.phones if e.e164 not in self.state.phones[physician]]
+        if not physician.changeable:
+            for part, _field, old, new in wanted:
+                plan.notes.append(
+                    _(
+                        "Not changed: %(column)s «%(new)s» (the registry has «%(old)s»): "
+                        "%(name)s is kept by %(offices)s."
+                    )
+                    % {
+                        "column": part,
+                        "new": new,
+                        "old": old or "–",
+                        "name": physician.name,
+                        "offices": physician.keepers,
+                    }
+                )
+            for entry in new_phones:
+                plan.notes.append(
+                    _("Not changed: number %(number)s is not added: %(name)s is kept by %(offices)s.")
+                    % {
+                        "number": phone_text(entry.number, entry.note),
+                        "name": physician.name,
+                        "offices": physician.keepers,
+                    }
+                )
+            return
+        for part, field_name, old, new in wanted:
+            plan.operations.append(
+                Operation(CHANGE_PHYSICIAN, plan.number, physician, person.column(part), field_name, old, new, how)
+            )
+            setattr(physician, field_name, new)
+            self.state._index(physician)
+        self._add_phones(plan, physician, person)
 
-    def _appointment(self, municipality, person, physician, note, *, announce):
-        appointment = self.holding.get((municipality.pk, person.role, physician))
+    def _appoint(self, plan, municipality, person, physician, note):
+        state = self.state
+        appointment = state.holding.get((municipality.pk, person.role, physician))
         if appointment is not None:
             if note and note != appointment.note:
-                change = Change("note", appointment.note, note)
+                plan.operations.append(
+                    Operation(
+                        CHANGE_APPOINTMENT,
+                        plan.number,
+                        appointment,
+                        NOTE,
+                        "note",
+                        appointment.note,
+                        note,
+                        later(gettext_noop("the note of %(name)s's appointment"), {"name": physician.name}),
+                    )
+                )
                 appointment.note = note
-                self._changed(self.changed_appointments, appointment)
-                return appointment, False, [change]
-            return appointment, False, []
-        holders = self.current[(municipality.pk, person.role)]
+            if physician.pk is None or physician.changeable:
+                self._add_phones(plan, physician, person, appointment=appointment)
+            return
+        holders = state.current[(municipality.pk, person.role)]
         # Who holds the post in the registry today (not others this sheet adds), for "old → new".
-        previous = ", ".join(a.physician.name for a in holders if a.pk is not None) if announce else ""
+        previous = ", ".join(a.physician.name for a in holders if a.pk is not None)
         appointment = AppointmentRecord(None, physician, municipality, person.role, self.today, None, note)
-        self.new_appointments.append(appointment)
-        self._add_appointment(appointment)
-        changes = [Change(person.column("name"), previous, physician.name)] if announce else []
+        if physician.pk is not None and not physician.changeable:
+            appointment.hpr_confirmation = person.hpr
+        state.add_appointment(appointment)
+        more = []
+        if physician.pk is not None:
+            more.append(MATCH_REASONS[person.matched_by](person))
+        if physician.pk is not None and not physician.changeable:
+            more.append(later(gettext_noop("kept by %(offices)s, who keep the person"), {"offices": physician.keepers}))
+        reason = later(
+            gettext_noop("not in the registry as %(role)s of %(municipality)s"),
+            {"role": Role(person.role).label, "municipality": municipality.name},
+            *more,
+        )
+        plan.operations.append(
+            Operation(
+                APPOINT, plan.number, appointment, person.column("name"), "physician", previous, physician.name, reason
+            )
+        )
         if note:
-            changes.append(Change("note", "", note))
-        return appointment, True, changes
+            plan.operations.append(Operation(CHANGE_APPOINTMENT, plan.number, appointment, NOTE, "note", "", note))
+        if physician.pk is None or physician.changeable:
+            self._add_phones(plan, physician, person, appointment=appointment)
 
-    def _add_phones(self, physician, appointment, person):
-        changes = []
-        own = self.phones[physician]
-        on_appointment = self.appointment_phones.get(appointment.pk, {}) if appointment.pk else {}
+    def _add_phones(self, plan, physician, person, appointment=None):
+        own = self.state.phones[physician]
+        on_appointment = (
+            self.state.appointment_phones.get(appointment.pk, {}) if appointment is not None and appointment.pk else {}
+        )
         for entry in person.phones:
             phone = own.get(entry.e164) or on_appointment.get(entry.e164)
             if phone is None:
-                phone = PhoneRecord(None, physician, entry.e164, entry.note, number=entry.number, kind=entry.kind)
+                phone = PhoneRecord(
+                    None, entry.e164, entry.note, physician=physician, number=entry.number, kind=entry.kind
+                )
                 own[entry.e164] = phone
-                self.by_name_phone[(name_key(physician.name), entry.e164)].append(physician)
-                self.new_phones.append(phone)
-                changes.append(Change(person.column("phone"), "", phone_text(entry.number, entry.note)))
-            elif entry.note and entry.note != phone.note:
-                changes.append(
-                    Change(
+                self.state.by_name_phone[(name_key(physician.name), entry.e164)].append(physician)
+                plan.operations.append(
+                    Operation(
+                        ADD_PHONE,
+                        plan.number,
+                        phone,
                         person.column("phone"),
+                        "number",
+                        "",
+                        phone_text(entry.number, entry.note),
+                        later(
+                            gettext_noop("a new number of %(name)s (%(kind)s)"),
+                            {"name": physician.name, "kind": PhoneKind(entry.kind).label},
+                        ),
+                    )
+                )
+            elif entry.note and entry.note != phone.note:
+                plan.operations.append(
+                    Operation(
+                        CHANGE_PHONE,
+                        plan.number,
+                        phone,
+                        person.column("phone"),
+                        "note",
                         phone_text(entry.number, phone.note),
                         phone_text(entry.number, entry.note),
+                        later(gettext_noop("the note in brackets after the number")),
                     )
                 )
                 phone.note = entry.note
-                self._changed(self.changed_phones, phone)
-        return changes
 
-    # Absences.
+    # The whole sheet.
 
-    def missing(self, *, municipalities, roles):
-        """Return the open appointments in `municipalities` and `roles` that the sheet did not name."""
+    def missing(self, roles):
+        """The open appointments, in the offices and roles the sheet speaks about, that it did not name."""
+        offices = {m.county.county_governor_id for m in self.valid_municipalities.values()}
+        scope = [
+            m
+            for m in self.state.municipalities
+            if m.county.county_governor_id in offices
+            and m.is_active(on=self.today)
+            and self.state.may_write_to(m)
+            and m.pk not in self.rejected_municipalities
+        ]
         out = []
-        for municipality in municipalities:
+        for municipality in scope:
             for role in roles:
                 named = self.named.get((municipality.pk, role), {})
-                for appointment in self.current.get((municipality.pk, role), []):
+                for appointment in self.state.current.get((municipality.pk, role), []):
                     if appointment.pk is None or appointment.physician in named:
                         continue
                     if appointment.end_date is None or appointment.end_date > self.today:
                         out.append(appointment)
         return out
 
-    def end(self, appointments):
-        for appointment in appointments:
-            appointment.end_date = self.today
-            self._changed(self.changed_appointments, appointment)
-            self.ended.append(appointment)
 
-    # Writing.
+def make_plan(rows, *, layout, snapshot, skipped=()):
+    """Return the Plan for the normalised `rows` (read_rows) against `snapshot`. Reads no database."""
+    planner = Planner(snapshot)
+    plan = Plan(skipped=list(skipped))
+    for row in rows:
+        plan.rows.append(planner.plan_row(row, layout))
+    plan.missing = planner.missing(sorted(layout.roles))
+    plan.unresolved = planner.unresolved
+    return plan
 
-    def write(self, user):
-        """Save every planned change in bulk, each with a history entry naming `user`.
 
-        A fixed number of queries per batch of objects. Runs inside the import's transaction.
-        """
-        now = timezone.now()
-        # Bulk writes send no signals: the list's caches learn of the change when the import commits.
-        note_data_changed()
-        history = {"default_user": user, "default_change_reason": HISTORY_REASON, "batch_size": BATCH_SIZE}
-        user_id = user.pk if user is not None else None
-        tracked = {"updated_at": now, "updated_by_id": user_id}
-        new_ids = insert_with_history(
-            Physician,
-            [{"name": r.name, "email": r.email, "hpr_number": r.hpr_number} for r in self.new_physicians],
-            constants=tracked,
-            user=user,
-            when=now,
+def end_operations(plan):
+    """The operations that end the plan's missing appointments today, for an import that asks for it."""
+    return [
+        Operation(
+            END_APPOINTMENT,
+            None,
+            record,
+            field="end_date",
+            new=record.municipality,
+            reason=later(gettext_noop("in the registry but not in the sheet, and you asked to end such appointments")),
         )
-        for record, pk in zip(self.new_physicians, new_ids, strict=True):
-            record.pk = pk
-        if self.changed_physicians:
-            physicians = Physician.objects.in_bulk(list(self.changed_physicians))
-            for pk, record in self.changed_physicians.items():
-                physician = physicians[pk]
-                physician.name, physician.email, physician.hpr_number = record.name, record.email, record.hpr_number
-                physician.updated_by_id, physician.updated_at = user_id, now
-            bulk_update_with_history(
-                list(physicians.values()),
-                Physician,
-                ["name", "email", "hpr_number", "updated_at", "updated_by"],
-                **history,
-            )
-        insert_with_history(
-            Appointment,
-            [
-                {
-                    "physician_id": r.physician.pk,
-                    "municipality_id": r.municipality.pk,
-                    "role": r.role,
-                    "start_date": connection.ops.adapt_datefield_value(r.start_date),
-                    "note": r.note,
-                }
-                for r in self.new_appointments
-            ],
-            constants=tracked,
-            user=user,
-            when=now,
-        )
-        if self.changed_appointments:
-            appointments = Appointment.objects.in_bulk(list(self.changed_appointments))
-            for pk, record in self.changed_appointments.items():
-                appointment = appointments[pk]
-                appointment.note, appointment.end_date = record.note, record.end_date
-                appointment.updated_by_id, appointment.updated_at = user_id, now
-            bulk_update_with_history(
-                list(appointments.values()), Appointment, ["note", "end_date", "updated_at", "updated_by"], **history
-            )
-        insert_with_history(
-            Phone,
-            [
-                {"physician_id": r.physician.pk, "number": r.number.as_e164, "note": r.note, "kind": r.kind}
-                for r in self.new_phones
-            ],
-            constants={"visibility": Visibility.PUBLIC},
-            user=user,
-            when=now,
-        )
-        if self.changed_phones:
-            phones = Phone.objects.in_bulk(list(self.changed_phones))
-            for pk, record in self.changed_phones.items():
-                phones[pk].note = record.note
-            bulk_update_with_history(list(phones.values()), Phone, ["note"], **history)
+        for record in plan.missing
+    ]
 
 
 def describe_appointment(appointment):

@@ -1,8 +1,11 @@
 """Importing and exporting contact sheets: the functions the admin views and the commands call.
 
-`run_import` never raises for anything in the file: every problem ends up in the ImportReport, with
-the row number and column the user sees in their spreadsheet, and nothing is written unless the
-import is confirmed and (by default) every row is valid. Everything is written in one transaction.
+An import is read → plan → apply (see imports.planning): `run_import` reads and normalises the sheet,
+makes the plan against the registry as it is now, reports it, and — when it is not a dry run, every
+row is valid (or the valid rows were asked for) and the plan is the one the user previewed — applies
+exactly that plan through registry.services, in one transaction. It never raises for anything in the
+file: every problem ends up in the ImportReport, with the row number and column the user sees in
+their spreadsheet.
 """
 
 import contextlib
@@ -16,7 +19,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import openpyxl
-import tablib
 from django.conf import settings
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -25,7 +27,8 @@ from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.access import is_national_admin, municipalities_for, sees_restricted_numbers
+from accounts import access
+from imports.apply import apply_plan
 from imports.models import ImportLog, PendingImport, checksum
 from imports.normalise import (
     ERROR_HEADER,
@@ -36,15 +39,23 @@ from imports.normalise import (
     ROLE_HEADER,
     SOURCE_ROW_HEADER,
     CellError,
-    MunicipalityIndex,
     cell_text,
     clear_caches,
     find_layout,
     person_column,
 )
-from imports.planning import ROLE_SLOTS, RegistryState, describe_appointment, phone_cell
-from imports.resources import ROW_NUMBER, ContactResource, ContactRow
+from imports.planning import (
+    ROLE_SLOTS,
+    Snapshot,
+    describe_appointment,
+    end_operations,
+    make_plan,
+    phone_cell,
+    read_rows,
+)
+from imports.resources import ContactResource, ContactRow
 from imports.sheets import Sheet, SheetError, display_name, read_sheet
+from registry import services as registry_services
 from registry.models import Appointment, Municipality, Phone
 from registry.spreadsheets import neutralise, write_text_row
 
@@ -70,11 +81,24 @@ class Problem:
 
 
 @dataclass
+class Step:
+    """One operation of the plan as the preview shows it."""
+
+    action: str
+    column: str
+    old: object
+    new: object
+    reason: str
+
+
+@dataclass
 class RowReport:
     number: int
     kind: str  # one of KINDS
     municipality: str = ""
     changes: list = field(default_factory=list)  # [(column, old, new)]
+    steps: list = field(default_factory=list)  # [Step]: what the import does, and why
+    notes: list = field(default_factory=list)  # what was inferred, or left as another office keeps it
     problems: list = field(default_factory=list)  # [Problem]
     reason: str = ""
 
@@ -91,6 +115,11 @@ class ImportReport:
     ended: list = field(default_factory=list)
     end_blocked: bool = False
     saved: bool = False
+    # No phone column was recognised: shown at the top of the preview, and the import waits for a yes.
+    no_phone_columns: bool = False
+    # The registry changed after the preview, so the plan differs from the one the user saw.
+    plan_changed: bool = False
+    digest: str = ""  # of the plan, for the confirm to check
     header_cells: list = field(default_factory=list)
     rejected_cells: dict = field(default_factory=dict)  # row number → original cells
     sheet: object = None  # the Sheet as read, for a confirm to reuse
@@ -126,37 +155,39 @@ def _column_label(layout, key):
     column = layout.first_column(key)
     if column is not None:
         return str(column)
-    return ROLE_HEADER if key == ROLE else EXPORT_HEADERS.get(key, "")
+    return ROLE_HEADER if key == ROLE else EXPORT_HEADERS.get(key, key)
 
 
 def _value(layout, cells, key):
     value = layout.values(cells, key)
     if isinstance(value, list):
-        return " / ".join(filter(None, (cell_text(v) for v in value)))
+        return " / ".join(filter(None, (cell_text(cell) for cell, _kind in value)))
     return cell_text(value)
 
 
-def _dataset(sheet, layout, report):
-    """Return the rows below the header as a tablib Dataset in the layout's columns, and their cells by row."""
-    keys = list(layout.columns)
-    headers = [ROLE_HEADER if key == ROLE else EXPORT_HEADERS[key] for key in keys]
-    dataset = tablib.Dataset(headers=[*headers, ROW_NUMBER])
-    cells_by_row = {}
-    for number, cells in sheet.rows:
-        if number <= layout.header_row:
-            continue
-        if layout.is_header_again(cells):
-            report.rows.append(RowReport(number=number, kind="skipped", reason=_("Repeats the header row.")))
-            continue
-        cells_by_row[number] = cells
-        dataset.append([layout.values(cells, key) for key in keys] + [number])
-    return dataset, cells_by_row
+@dataclass
+class ImportScope:
+    """What an importer may write: the municipalities (None: all), the physicians whose person they may
+    change (None: all), and who keeps the others (physician id → office names). From accounts.access."""
+
+    municipality_ids: object = None
+    changeable_physicians: object = None
+    keepers_of_others: dict = field(default_factory=dict)
 
 
-def _allowed_ids(user):
-    if user is None or is_national_admin(user):
-        return None
-    return set(municipalities_for(user).values_list("pk", flat=True))
+def import_scope(user):
+    """The ImportScope of `user` (None: national administrator rights). A fixed number of queries."""
+    if user is None or access.is_national_admin(user):
+        return ImportScope()
+    changeable = set(access.editable_physicians(user).values_list("pk", flat=True))
+    keepers = {
+        pk: access.kept_by_text(offices) for pk, offices in access.keepers_of(None).items() if pk not in changeable
+    }
+    return ImportScope(
+        municipality_ids=set(access.municipalities_for(user).values_list("pk", flat=True)),
+        changeable_physicians=changeable,
+        keepers_of_others=keepers,
+    )
 
 
 @contextlib.contextmanager
@@ -177,20 +208,43 @@ def collection_paused():
 
 
 def run_import(
-    *, data=None, sheet=None, file_name, user, dry_run=True, skip_invalid=False, end_missing=False, source=None
+    *,
+    data=None,
+    sheet=None,
+    file_name,
+    user,
+    dry_run=True,
+    skip_invalid=False,
+    end_missing=False,
+    accept_no_phones=False,
+    expected_digest=None,
+    source=None,
 ):
     """Import the contact sheet in `data` (bytes) as `user` (None: national administrator); return an ImportReport.
 
-    A dry run only reports. Otherwise the rows are written in one transaction: all of them, or none
-    when a row has an error, unless `skip_invalid` (then the valid ones, and the report lists the
-    rest). `end_missing` ends the office's open appointments that the sheet leaves out. A real run
-    (not a dry run) is logged as an ImportLog when `source` is given. `sheet` is the Sheet an
-    earlier run read from `data` (report.sheet), so that a confirm does not parse the file again.
+    A dry run only plans and reports. Otherwise the plan is applied in one transaction: all of it, or
+    nothing when a row has an error, unless `skip_invalid` (then the valid rows' operations, and the
+    report lists the rest). `end_missing` ends the office's open appointments that the sheet leaves out.
+    `expected_digest` is the digest of the plan the user previewed: if the registry changed since, the
+    plan differs and nothing is written (`plan_changed`). A sheet without a recognised phone column is
+    written only with `accept_no_phones`. A real run is logged as an ImportLog when `source` is given.
+    `sheet` is the Sheet an earlier run read from `data` (report.sheet), so a confirm does not parse again.
     """
     report = ImportReport(file_name=display_name(file_name), dry_run=dry_run)
     try:
         with collection_paused():
-            _import(report, data, sheet, file_name, user, dry_run, skip_invalid, end_missing)
+            _import(
+                report,
+                data,
+                sheet,
+                file_name,
+                user,
+                dry_run,
+                skip_invalid,
+                end_missing,
+                accept_no_phones,
+                expected_digest,
+            )
     except SheetError as error:
         report.error = str(error)
     except Exception:
@@ -203,7 +257,9 @@ def run_import(
     return report
 
 
-def _import(report, data, sheet, file_name, user, dry_run, skip_invalid, end_missing):
+def _import(
+    report, data, sheet, file_name, user, dry_run, skip_invalid, end_missing, accept_no_phones, expected_digest
+):
     clear_caches()
     if sheet is None:
         sheet = read_sheet(data, file_name)
@@ -214,6 +270,7 @@ def _import(report, data, sheet, file_name, user, dry_run, skip_invalid, end_mis
     except CellError as error:
         raise SheetError(str(error)) from None
     report.header_cells = [cell_text(cell) for cell in layout.header_cells]
+    report.no_phone_columns = not layout.has_phone_columns
     for column in layout.unknown:
         report.notices.append(
             _("Column %(column)s is not part of the layout and was not imported.") % {"column": column}
@@ -223,62 +280,71 @@ def _import(report, data, sheet, file_name, user, dry_run, skip_invalid, end_mis
             _("Column %(ignored)s means the same as column %(used)s; only %(used)s was read.")
             % {"ignored": ignored, "used": used}
         )
-    dataset, cells_by_row = _dataset(sheet, layout, report)
-    today = timezone.localdate()
-    state = RegistryState(today=today, allowed_ids=_allowed_ids(user))
-    resource = ContactResource(
-        state=state,
-        index=MunicipalityIndex(state.municipalities, today=today),
-        layout=layout,
-        user=user,
-        skip_invalid=skip_invalid,
-        end_missing=end_missing,
-    )
-    result = resource.import_data(
-        dataset,
-        dry_run=dry_run,
-        raise_errors=False,
-        use_transactions=True,
-        rollback_on_validation_errors=not skip_invalid,
-    )
-    for base_error in result.base_errors:
-        logger.error("Import of %s failed", report.file_name, exc_info=base_error.error)
-        raise RuntimeError("import failed")
-    row_numbers = [row[-1] for row in dataset]
-    for position, row_result in enumerate(result.rows):
-        number = row_numbers[position]
-        cells = cells_by_row[number]
-        municipality_text = " ".join(
-            filter(None, (_value(layout, cells, MUNICIPALITY_NUMBER), _value(layout, cells, MUNICIPALITY_NAME)))
+    rows, skipped = read_rows(sheet, layout)
+    snapshot = Snapshot(today=timezone.localdate(), scope=import_scope(user))
+    plan = make_plan(rows, layout=layout, snapshot=snapshot, skipped=skipped)
+    report.digest = plan.digest()
+    _describe(report, plan, layout)
+    ending = end_operations(plan) if end_missing and not plan.unresolved else []
+    report.ended = [describe_appointment(op.target) for op in ending]
+    report.end_blocked = bool(end_missing and plan.missing and plan.unresolved)
+    if dry_run:
+        return
+    if expected_digest is not None and expected_digest != report.digest:
+        report.plan_changed = True
+        return
+    if report.no_phone_columns and not accept_no_phones:
+        return
+    if plan.has_errors and not skip_invalid:
+        return
+    by = registry_services.SYSTEM if user is None else user
+    reason = _("import of %(file)s") % {"file": report.file_name}
+    try:
+        apply_plan(plan.operations + ending, by=by, reason=reason)
+    except PermissionDenied as error:
+        # The plan checks the region row by row; the write path checks again, and has the last word.
+        report.error = _("Nothing was saved: %(error)s") % {"error": error}
+        return
+    report.saved = True
+
+
+def _describe(report, plan, layout):
+    for number, reason in plan.skipped:
+        report.rows.append(RowReport(number=number, kind="skipped", reason=reason))
+    for row in plan.rows:
+        municipality = row.municipality
+        entry = RowReport(
+            number=row.number,
+            kind=row.kind,
+            municipality=f"{municipality.number} {municipality.name}"
+            if municipality is not None
+            else " ".join(
+                filter(
+                    None,
+                    (_value(layout, row.cells, MUNICIPALITY_NUMBER), _value(layout, row.cells, MUNICIPALITY_NAME)),
+                )
+            ),
+            notes=list(row.notes),
+            reason=row.reason,
         )
-        row = RowReport(number=number, kind="error", municipality=municipality_text)
-        if row_result.validation_error is not None:
-            for key, messages in row_result.validation_error.message_dict.items():
-                for message in messages:
-                    row.problems.append(
-                        Problem(_column_label(layout, key), _value(layout, cells, key)[:200], str(message))
-                    )
-        elif row_result.errors:
-            for error in row_result.errors:
-                logger.error("Row %s of %s failed", number, report.file_name, exc_info=error.error)
-            row.problems.append(
-                Problem("", "", _("This row could not be read because of an unexpected error. Check its cells."))
+        for problem in row.problems:
+            entry.problems.append(
+                Problem(
+                    _column_label(layout, problem.column),
+                    _value(layout, row.cells, problem.column)[:200],
+                    problem.message,
+                )
             )
-        else:
-            instance = row_result.instance
-            outcome = instance.outcome
-            row.kind = outcome.kind
-            row.municipality = f"{instance.municipality.number} {instance.municipality.name}"
-            row.reason = outcome.reason
-            row.changes = [(_column_label(layout, c.column), c.old, c.new) for c in outcome.changes]
-        if row.kind == "error":
-            report.rejected_cells[number] = cells
-        report.rows.append(row)
+        for op in row.operations:
+            label = _column_label(layout, op.column) if op.column else ""
+            entry.steps.append(Step(op.describe(), label, op.old, op.new, op.reason))
+            if op.column:
+                entry.changes.append((label, op.old, op.new))
+        if entry.kind == "error":
+            report.rejected_cells[row.number] = row.cells
+        report.rows.append(entry)
     report.rows.sort(key=lambda r: r.number)
-    report.missing = [describe_appointment(a) for a in resource.missing]
-    report.ended = [describe_appointment(a) for a in resource.ended]
-    report.end_blocked = bool(end_missing and resource.missing and resource.unresolved_rows)
-    report.saved = resource.written and not result.has_errors()
+    report.missing = [describe_appointment(a) for a in plan.missing]
 
 
 def _log(report, user, source, skip_invalid, end_missing):
@@ -329,8 +395,8 @@ def export_rows(user):
     A municipality with two people in one role gets a second row. Numbers for authorities only are
     included only for users who may see them. Costs a fixed number of queries.
     """
-    municipalities = (Municipality.objects.all() if user is None else municipalities_for(user)).active()
-    include_restricted = user is None or sees_restricted_numbers(user)
+    municipalities = (Municipality.objects.all() if user is None else access.municipalities_for(user)).active()
+    include_restricted = user is None or access.sees_restricted_numbers(user)
     phones = Phone.objects.visible(include_restricted=include_restricted).order_by("pk")
     appointments = (
         Appointment.objects.published()
@@ -458,8 +524,9 @@ def preview_pending(*, pending, user):
     return report
 
 
-def confirm_import(*, pending, user, skip_invalid, end_missing):
-    """Run the confirmed import of `pending`; delete the upload; keep the rejected rows for download if any."""
+def confirm_import(*, pending, user, skip_invalid, end_missing, accept_no_phones=False, expected_digest=None):
+    """Run the confirmed import of `pending`, if its plan is still `expected_digest` (the one previewed);
+    delete the upload; keep the rejected rows for download if any."""
     report = run_import(
         sheet=sheet_from_json(pending.sheet) if pending.sheet else None,
         data=bytes(pending.data),
@@ -468,6 +535,8 @@ def confirm_import(*, pending, user, skip_invalid, end_missing):
         dry_run=False,
         skip_invalid=skip_invalid,
         end_missing=end_missing,
+        accept_no_phones=accept_no_phones,
+        expected_digest=expected_digest,
         source=ImportLog.Source.ADMIN,
     )
     with transaction.atomic():

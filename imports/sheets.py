@@ -18,7 +18,7 @@ import openpyxl.xml
 from defusedxml import DefusedXmlException
 from django.utils.translation import gettext as _
 
-from imports.normalise import HEADER_ALIASES, CellError, cell_text, find_layout, header_key, is_blank
+from imports.normalise import CellError, find_layout, is_blank, meaning_of_header
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
@@ -298,7 +298,7 @@ def decode_text(data):
 def _header_score(rows):
     best = 0
     for cells in rows[:30]:
-        best = max(best, sum(1 for cell in cells if header_key(cell_text(cell)) in HEADER_ALIASES))
+        best = max(best, sum(1 for cell in cells if meaning_of_header(cell) is not None))
     return best
 
 

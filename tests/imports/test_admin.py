@@ -42,6 +42,17 @@ def login(client, user):
     return client
 
 
+def confirm(client, pending, data, **kwargs):
+    """Confirm the import of `pending` as its preview shows it (the form carries the plan's digest)."""
+    preview = client.get(url("preview", pending.pk))
+    initial = preview.context["form"].initial if preview.status_code == 200 else {}
+    return client.post(
+        url("confirm", pending.pk),
+        {"sha256": pending.sha256, "digest": initial.get("digest", ""), **data},
+        **kwargs,
+    )
+
+
 def upload(client, text=SHEET, name="kontakter.csv"):
     data = text.encode("cp1252") if isinstance(text, str) else text
     return client.post(UPLOAD, {"file": SimpleUploadedFile(name, data)})
@@ -75,7 +86,10 @@ def test_the_upload_redirects_to_a_preview_of_every_kind_of_row(editor, grong):
     assert "<td>ida@namdal.no</td><td>ida.felles@grong.no</td>" in html
     assert "<td>91 11 22 22</td><td>91 11 22 22 (kun dagtid)</td>" in html
     # New, skipped, errors with row, column and value, and what the registry has that the sheet does not.
-    assert "<td>5</td><td>5042 Lierne</td><td>C «Lege»</td><td>–</td><td>Lise Ny</td>" in html
+    assert (
+        "<td>5</td><td>5042 Lierne</td><td>Register the physician</td><td>C «Lege»</td><td>–</td><td>Lise Ny</td>"
+        in html
+    )
     assert "No physician on this row (a vacancy)" in html
     assert "<td>7</td><td>5043 Røyrvik</td><td>D «Tlf»</td><td>123</td>" in html
     assert "4601 Bergen (Vestland) is outside your region" in html
@@ -86,7 +100,7 @@ def test_the_upload_redirects_to_a_preview_of_every_kind_of_row(editor, grong):
 
 def test_by_default_a_sheet_with_errors_is_not_imported_on_confirm(editor, grong):
     pending = PendingImport.objects.get(pk=upload(editor).url.rstrip("/").rsplit("/", 1)[-1])
-    response = editor.post(url("confirm", pending.pk), {"sha256": pending.sha256})
+    response = confirm(editor, pending, {})
 
     assert response.status_code == 200 and "Nothing was saved: 2 rows have errors" in response.content.decode()
     assert Physician.objects.count() == 2 and Appointment.objects.count() == 2
@@ -97,7 +111,7 @@ def test_by_default_a_sheet_with_errors_is_not_imported_on_confirm(editor, grong
 def test_confirming_with_valid_rows_only_imports_them_and_hands_back_the_rest(editor, editor_trondelag, grong):
     upload(editor)
     pending = PendingImport.objects.get()
-    response = editor.post(url("confirm", pending.pk), {"sha256": pending.sha256, "skip_invalid": "on"})
+    response = confirm(editor, pending, {"skip_invalid": "on"})
 
     log = ImportLog.objects.get()
     assert response.status_code == 302 and response["Location"] == url("result", log.pk)
@@ -123,7 +137,7 @@ def test_end_missing_is_a_choice_on_confirm(editor, grong, today):
     text = "Knr;Kommune;Lege;Tlf\n5045;Grong;Ida Felles;91112222\n"
     upload(editor, text)
     pending = PendingImport.objects.get()
-    editor.post(url("confirm", pending.pk), {"sha256": pending.sha256, "end_missing": "on"})
+    confirm(editor, pending, {"end_missing": "on"})
 
     assert Appointment.objects.get(municipality__number="5041").end_date == today
     assert Appointment.objects.get(municipality__number="5045").end_date is None
@@ -165,7 +179,7 @@ def test_another_users_pending_import_is_refused(client, editor_trondelag, edito
     login(client, editor_vestland)
 
     assert client.get(url("preview", pending.pk)).status_code == 403
-    assert client.post(url("confirm", pending.pk), {"sha256": pending.sha256, "skip_invalid": "on"}).status_code == 403
+    assert confirm(client, pending, {"skip_invalid": "on"}).status_code == 403
     assert client.get(url("rejects", pending.pk)).status_code == 403
     assert client.post(url("cancel", pending.pk)).status_code == 403
     assert PendingImport.objects.filter(pk=pending.pk).exists() and Physician.objects.count() == 2
@@ -184,7 +198,7 @@ def test_a_stored_upload_that_changed_is_refused(editor, grong):
     upload(editor)
     pending = PendingImport.objects.get()
     PendingImport.objects.filter(pk=pending.pk).update(data=b"Knr;Lege;Tlf\n5045;Mallory;91112222\n")
-    response = editor.post(url("confirm", pending.pk), {"sha256": pending.sha256, "skip_invalid": "on"}, follow=True)
+    response = confirm(editor, pending, {"skip_invalid": "on"}, follow=True)
 
     assert "The uploaded file has changed since the preview" in response.content.decode()
     assert not Physician.objects.filter(name="Mallory").exists()
@@ -265,15 +279,15 @@ def test_the_import_log_lists_only_the_editors_own_imports(editor, editor_tronde
 def test_an_unexpected_error_shows_a_message_without_a_traceback_and_saves_nothing(editor, monkeypatch):
     from imports import planning
 
-    def broken(self, **kwargs):
+    def broken(self, *args, **kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(planning.RegistryState, "apply", broken)
+    monkeypatch.setattr(planning.Planner, "plan_row", broken)
     page = editor.get(upload(editor, "Knr;Lege;Tlf\n5045;Ida Felles;91112222\n")["Location"])
     html = page.content.decode()
 
     assert page.status_code == 200 and "Traceback" not in html and "secret internals" not in html
-    assert "This row could not be read because of an unexpected error" in html
+    assert "The import failed unexpectedly and nothing was saved" in html
     assert Physician.objects.count() == 0
 
 
@@ -290,6 +304,6 @@ def test_the_confirm_imports_the_rows_the_preview_read_without_parsing_the_file_
         raise AssertionError("the file was parsed again")
 
     monkeypatch.setattr(services, "read_sheet", no_second_parse)
-    editor.post(url("confirm", pending.pk), {"sha256": pending.sha256})
+    confirm(editor, pending, {})
 
     assert Physician.objects.filter(name="Lise Ny").exists() and PendingImport.objects.count() == 0

@@ -4,7 +4,19 @@ import pytest
 
 from imports import headers
 from imports.headers import HeaderMeaning, classify_header
-from imports.normalise import ERROR_HEADER, EXPORT_HEADERS, HEADER_ALIASES, ROLE_HEADER, SOURCE_ROW_HEADER
+from imports.normalise import (
+    ERROR_HEADER,
+    EXPORT_HEADERS,
+    MUNICIPALITY_NAME,
+    MUNICIPALITY_NUMBER,
+    NOTE,
+    PERSON_FIELDS,
+    ROLE,
+    ROLE_HEADER,
+    SOURCE_ROW_HEADER,
+    header_key,
+    person_column,
+)
 from registry.models import PhoneKind, Role
 
 MOBILE, OFFICE, ON_CALL, SWITCHBOARD = PhoneKind.MOBILE, PhoneKind.OFFICE, PhoneKind.ON_CALL, PhoneKind.SWITCHBOARD
@@ -322,6 +334,62 @@ def test_norwegian_letters_compare_alike_with_and_without_them():
 
     assert with_letters.key == without.key == "function_email"
     assert classify_header("DØGNTELEFON").kind == classify_header("Dögntelefon").kind == ON_CALL
+
+
+# What the first version's exact alias table accepted, kept here so that no header it read changes meaning.
+_PREFIXES = {
+    "chief": ("kommuneoverlege", "kommuneoverleges", "kommunelege", "lege", "legens"),
+    "deputy": ("stedfortreder", "stedfortreders", "stedfortredende", "stedfortrederforkommuneoverlege"),
+    "infection": ("smittevernoverlege", "smittevernoverleges", "smittevernlege", "smittevern"),
+}
+_SUFFIXES = {
+    "name": ("navn",),
+    "phone": (
+        "mobil",
+        "mobiltelefon",
+        "mobilnummer",
+        "telefon",
+        "telefonnummer",
+        "tlf",
+        "tlfnr",
+        "tlfarbeid",
+        "telefonarbeid",
+    ),
+    "email": ("epost", "epostadresse", "email", "emailadresse", "mail"),
+    "hpr": ("hpr", "hprnummer", "hprnr"),
+}
+
+
+def _previous_aliases():
+    """The exact aliases the first version of the import accepted (then in imports.normalise)."""
+    aliases = {}
+
+    def add(column, *names):
+        for name in names:
+            aliases.setdefault(header_key(name), column)
+
+    add(MUNICIPALITY_NUMBER, "kommunenummer", "kommunenr", "knr", "nr", "kommune nr", "kommunenummer (4 siffer)")
+    add(MUNICIPALITY_NAME, "kommune", "kommunenavn", "kommunens navn")
+    add(ROLE, "rolle", "funksjon")
+    add(NOTE, "merknad", "merknader", "kommentar", "kommentarer", "notat")
+    # The chief physician's columns go first, so that a bare "navn", "telefon" or "e-post" is theirs.
+    add("chief_name", "kommuneoverlege", "lege", "navn", "kommunelege")
+    for part in PERSON_FIELDS:
+        column = person_column("chief", part)
+        if part != "name":
+            add(column, *_SUFFIXES[part])
+    for prefix, words in _PREFIXES.items():
+        for word in words:
+            add(person_column(prefix, "name"), word)
+            for part, suffixes in _SUFFIXES.items():
+                for suffix in suffixes:
+                    add(person_column(prefix, part), word + suffix, suffix + word)
+    for column, header in EXPORT_HEADERS.items():
+        add(column, header)
+    return aliases
+
+
+HEADER_ALIASES = _previous_aliases()
 
 
 def test_every_header_the_current_import_accepts_keeps_its_meaning():

@@ -4,6 +4,7 @@ import pytest
 from django.utils import translation
 
 from accounts.services import add_editor
+from registry import services
 from registry.models import Appointment, Phone, Physician, Role
 from registry.phones import parse_phone
 from tests.factories import AppointmentFactory, PhoneFactory, PhysicianFactory, municipality
@@ -73,11 +74,49 @@ def test_a_shared_name_is_read_as_the_municipality_in_the_editors_region(import_
     assert report.saved and Appointment.objects.get().municipality.number == "1818"
 
 
-def test_a_shared_name_is_read_as_the_municipality_of_the_sheets_office(import_sheet, superuser):
-    report = import_sheet(sheet(";Bodø;Bo Bodø;90000001;;;;", ";Herøy;Hans Herøy;90000000;;;;"), user=superuser)
+def test_a_shared_name_is_never_guessed_from_the_sheets_other_rows(import_sheet, superuser):
+    # The national sheet that wrote both physicians to 1818 Herøy (Nordland): a 70-area number and a
+    # heroy.kommune.no address say Møre og Romsdal, but the import must ask, not pick.
+    report = import_sheet(
+        sheet(";Herøy;Hans Herøy;70 08 13 00;lege@heroy.kommune.no;;;", "1818;Herøy;Nora Nordland;90000000;;;;"),
+        user=superuser,
+    )
 
-    assert report.saved
-    assert set(Appointment.objects.values_list("municipality__number", flat=True)) == {"1804", "1818"}
+    assert problems(report) == {
+        2: [
+            (
+                "B «Kommune»",
+                "«Herøy» is the name of more than one municipality: 1515 Herøy (Møre og Romsdal) or 1818 Herøy "
+                "(Nordland). Write the number.",
+            )
+        ]
+    }
+    assert kinds(report)[3] == "new"
+    assert not report.saved and Appointment.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "candidates"),
+    [
+        ("Herøy", "1515 Herøy (Møre og Romsdal) or 1818 Herøy (Nordland)"),
+        ("Våler", "3114 Våler (Østfold) or 3419 Våler (Innlandet)"),
+    ],
+)
+def test_a_shared_name_without_a_number_names_both_candidates(import_sheet, superuser, name, candidates):
+    report = import_sheet(sheet(f";{name};Kari Lege;90000000;;;;"), user=superuser, dry_run=True)
+
+    assert candidates in problems(report)[2][0][1]
+
+
+def test_a_shared_name_is_settled_by_the_region_and_the_preview_says_so(import_sheet, db, today):
+    editor_nordland = add_editor(username="redaktor-nordland", office_code="nordland")[0]
+    report = import_sheet(sheet(";Herøy;Hans Herøy;90000000;;;;"), user=editor_nordland)
+
+    assert report.saved and Appointment.objects.get().municipality.number == "1818"
+    assert report.rows[0].notes == [
+        "«Herøy» is the name of 1515 Herøy (Møre og Romsdal) or 1818 Herøy (Nordland); 1818 Herøy (Nordland) "
+        "is the one in your region."
+    ]
 
 
 # One person on several rows.
@@ -122,7 +161,7 @@ def test_an_existing_physician_is_matched_by_email_in_any_case(import_sheet, sup
 
 def test_a_shared_mailbox_does_not_make_two_people_one(import_sheet, superuser):
     import_sheet(sheet("5045;Grong;Ida Felles;;lege@grong.kommune.no;;Per Vara;92223333"), user=superuser)
-    Appointment.objects.filter(role=Role.DEPUTY).delete()
+    services.delete_entries(Appointment.objects.filter(role=Role.DEPUTY), by=services.SYSTEM, reason="test")
     report = import_sheet(sheet("5045;Grong;Ida Felles;;lege@grong.kommune.no;;Per Vara;92223333"), user=superuser)
 
     assert Physician.objects.count() == 2 and report.rejected == []
@@ -335,7 +374,7 @@ def test_new_rows_get_the_history_entry_simple_history_would_write(import_sheet,
         assert (entry.history_type, entry.history_user, entry.history_change_reason) == (
             "+",
             editor_trondelag,
-            "import",
+            "import of kontakter.csv",
         )
         for field in type(obj).history.model.tracked_fields:
             assert getattr(entry, field.attname) == getattr(obj, field.attname), field.name

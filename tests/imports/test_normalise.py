@@ -7,7 +7,8 @@ from django.utils import translation
 
 from imports import normalise
 from imports.normalise import CellError, MunicipalityIndex, find_layout, split_phones
-from registry.models import Municipality, Role
+from registry.models import FormerNumber, Municipality, Role
+from tests.factories import succeed, write
 
 
 @pytest.fixture(autouse=True)
@@ -50,13 +51,13 @@ def english():
         ("Kommentar", "note"),
     ],
 )
-def test_headers_match_their_aliases_whatever_the_case_spaces_and_punctuation(header, column):
-    assert normalise.HEADER_ALIASES[normalise.header_key(header)] == column
+def test_headers_are_read_by_their_words_whatever_the_case_spaces_and_punctuation(header, column):
+    assert normalise.meaning_of_header(header).key == column
 
 
 def test_every_export_header_reads_back_as_its_own_column():
     for column, header in normalise.EXPORT_HEADERS.items():
-        assert normalise.HEADER_ALIASES[normalise.header_key(header)] == column
+        assert normalise.meaning_of_header(header).key == column
 
 
 def test_the_header_row_is_found_below_title_and_date_rows():
@@ -219,7 +220,11 @@ def test_an_empty_post_is_read_as_no_name(cell):
 
 @pytest.fixture
 def index(db, today):
-    return MunicipalityIndex(Municipality.objects.select_related("county").prefetch_related("successors"), today=today)
+    return MunicipalityIndex(
+        Municipality.objects.select_related("county").prefetch_related("successors"),
+        FormerNumber.objects.all(),
+        today=today,
+    )
 
 
 def number_of(index, *, number="", name="", **kwargs):
@@ -257,18 +262,13 @@ def test_a_shared_name_is_settled_by_the_users_region(index):
     assert number_of(index, name="Herøy", prefer=nordland) == "1818"
 
 
-def test_a_shared_name_is_settled_by_the_sheets_office(index):
-    innlandet_office = Municipality.objects.get(number="3419").county.county_governor_id
-    assert number_of(index, name="Våler", prefer_offices={innlandet_office}) == "3419"
-
-
 def test_a_shared_name_without_a_region_is_ambiguous_with_both_candidates(index):
     resolution = index.resolve(number="", name="Våler")
 
     assert resolution.municipality is None and resolution.column == "municipality_name"
     assert resolution.error == (
-        "«Våler» is the name of more than one municipality: 3114 Våler (Østfold) and 3419 Våler (Innlandet). "
-        "Write the number instead."
+        "«Våler» is the name of more than one municipality: 3114 Våler (Østfold) or 3419 Våler (Innlandet). "
+        "Write the number."
     )
 
 
@@ -289,13 +289,58 @@ def test_a_municipality_that_cannot_be_found_says_why(index, number, name, colum
 def test_a_ceased_municipality_points_to_its_successor(db, today):
     old = Municipality.objects.get(number="5042")
     old.valid_to = datetime.date(2025, 12, 31)
-    old.save()
-    old.successors.add(Municipality.objects.get(number="5045"))
-    index = MunicipalityIndex(Municipality.objects.select_related("county").prefetch_related("successors"), today=today)
+    write(old)
+    succeed(old, Municipality.objects.get(number="5045"))
+    index = MunicipalityIndex(
+        Municipality.objects.select_related("county").prefetch_related("successors"), [], today=today
+    )
 
     resolution = index.resolve(number="5042", name="")
 
-    assert resolution.error == "5042 Lierne ceased on 2025-12-31. Use its successor: 5045 Grong."
+    assert resolution.municipality.number == "5045"
+    assert resolution.notes == ["5042 Lierne ceased on 2025-12-31: written to its successor 5045 Grong."]
+
+
+@pytest.mark.parametrize(
+    "number, name, expected, note",
+    [
+        ("3005", "", "3301", "3005 was Drammen's number until 2023: written to 3301 Drammen."),
+        ("3005", "Drammen", "3301", "3005 was Drammen's number until 2023: written to 3301 Drammen."),
+        ("3024", "Bærum", "3201", "3024 was Bærum's number until 2023: written to 3201 Bærum."),
+        ("5412", "", "5512", "5412 was Tjeldsund's number until 2023: written to 5512 Tjeldsund."),
+        ("", "3005 Drammen", "3301", "3005 was Drammen's number until 2023: written to 3301 Drammen."),
+    ],
+)
+def test_a_number_from_before_the_2024_reform_leads_to_the_same_municipality_with_a_note(
+    index, number, name, expected, note
+):
+    resolution = index.resolve(number=number, name=name)
+    assert resolution.municipality.number == expected and note in resolution.notes
+
+
+def test_a_number_whose_municipality_split_names_both_successors(index):
+    resolution = index.resolve(number="1507", name="Ålesund")
+    assert resolution.municipality is None and resolution.column == "municipality_number"
+    assert resolution.error == (
+        "1507 Ålesund went to more than one municipality: 1508 Ålesund (Møre og Romsdal) or 1580 Haram "
+        "(Møre og Romsdal). Write the new number."
+    )
+
+
+@pytest.mark.parametrize(
+    "name, note",
+    [
+        ("Levanger", "Read from the name only: 5037 Levanger (Trøndelag)."),
+        ("levanger kommune", "«levanger kommune» read as 5037 Levanger (Trøndelag), from the name only."),
+        ("Guovdageaidnu", "«Guovdageaidnu» is the Sami or Kven name of 5612 Kautokeino (Finnmark)."),
+    ],
+)
+def test_every_reading_that_is_not_literal_is_noted(index, name, note):
+    assert index.resolve(number="", name=name).notes == [note]
+
+
+def test_a_literal_number_needs_no_note(index):
+    assert index.resolve(number="5037", name="Levanger").notes == []
 
 
 @pytest.mark.parametrize("cell", ["Oslo", "03011", "K-0301"])

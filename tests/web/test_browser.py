@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from registry.demo import load_demo_data
-from registry.reference import load_reference_data
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -51,9 +50,9 @@ def browser():
 @pytest.fixture
 def site(live_server, browser):
     """The demo data on a live server. Transactional tests empty the tables afterwards, so load everything each time."""
-    from registry.models import County, CountyGovernor, Municipality
+    from registry import services
 
-    load_reference_data(CountyGovernor, County, Municipality)
+    services.load_reference()
     load_demo_data()
     return live_server.url
 

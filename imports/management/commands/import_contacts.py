@@ -37,12 +37,17 @@ class Command(BaseCommand):
         )
         parser.add_argument("--rejects", type=Path, help="Write the rejected rows, with an error column, to this .xlsx")
         parser.add_argument(
+            "--no-phones",
+            action="store_true",
+            help="Import even though no phone column was recognised (no phone number is then imported)",
+        )
+        parser.add_argument(
             "--end-missing",
             action="store_true",
             help="End (as of today) the office's appointments that the sheet no longer lists",
         )
 
-    def handle(self, *args, file, user, dry_run, skip_invalid, rejects, end_missing, **options):
+    def handle(self, *args, file, user, dry_run, skip_invalid, rejects, end_missing, no_phones, **options):
         account = command_user(user)
         if account is not None and not account.has_perm(IMPORT_PERMISSION):
             raise CommandError(_("%(username)s may not import contact sheets.") % {"username": user})
@@ -57,6 +62,7 @@ class Command(BaseCommand):
             dry_run=dry_run,
             skip_invalid=skip_invalid,
             end_missing=end_missing,
+            accept_no_phones=no_phones,
             source=ImportLog.Source.COMMAND,
         )
         self.print_report(report)
@@ -64,15 +70,24 @@ class Command(BaseCommand):
             rejects.write_bytes(rejects_workbook(report))
             self.stdout.write(_("Rejected rows written to %(file)s.") % {"file": rejects})
         self.stdout.write(report.summary_line())
-        if report.has_errors:
+        if report.has_errors or (report.no_phone_columns and not no_phones and not dry_run):
             raise SystemExit(1)
 
     def print_report(self, report):
         if report.error:
             self.stdout.write(_("Nothing was imported: %(error)s") % {"error": report.error})
+        if report.no_phone_columns:
+            self.stdout.write(
+                _(
+                    "Warning: no phone column was recognised, so no phone number would be imported. Check the column "
+                    "names, or run again with --no-phones to import without numbers."
+                )
+            )
         for notice in report.notices:
             self.stdout.write(notice)
         for row in report.rows:
+            for note in row.notes:
+                self.stdout.write(_("Row %(row)s: %(note)s") % {"row": row.number, "note": note})
             for problem in row.problems:
                 self.stdout.write(
                     _("Row %(row)s, column %(column)s, value «%(value)s»: %(message)s")
