@@ -2,10 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef
-
-from registry.directory import confirmation_cutoff
-from registry.models import Appointment, Municipality, Role
+from registry.models import Municipality
 
 
 @dataclass
@@ -36,14 +33,8 @@ class Coverage:
 
 
 def coverage_by_office(today=None):
-    """Return (one Coverage per office, by name; the national Coverage). Two queries."""
-    active = Municipality.objects.active(on=today)
-    published = Appointment.objects.published().filter(municipality=OuterRef("pk"))
-    municipalities = active.with_office().annotate(
-        has_chief_physician=Exists(published.filter(role=Role.CHIEF_PHYSICIAN)),
-        has_deputy=Exists(published.filter(role=Role.DEPUTY)),
-    )
-    stale = set(active.not_confirmed_since(confirmation_cutoff(today)).values_list("pk", flat=True))
+    """Return (one Coverage per office, by name; the national Coverage). One query."""
+    municipalities = Municipality.objects.active(on=today).for_directory(on=today)
     offices = {}
     national = Coverage(office=None)
     for municipality in municipalities:
@@ -53,5 +44,5 @@ def coverage_by_office(today=None):
             counts.total += 1
             counts.with_chief_physician += municipality.has_chief_physician
             counts.with_deputy += municipality.has_deputy
-            counts.confirmed += municipality.pk not in stale
+            counts.confirmed += municipality.confirmed_lately
     return sorted(offices.values(), key=lambda row: row.office.name), national

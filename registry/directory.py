@@ -10,20 +10,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from django.db.models import Q
-from django.utils import timezone
 
 from registry.models import Appointment, Phone, Role
 
-# "Not confirmed in 6 months": an entry older than this is flagged and filtered as stale.
-CONFIRMATION_PERIOD = datetime.timedelta(days=183)
 # The order roles are shown in, everywhere.
 ROLE_ORDER = [Role.CHIEF_PHYSICIAN, Role.DEPUTY, Role.INFECTION_CONTROL_PHYSICIAN]
-
-
-def confirmation_cutoff(today=None):
-    """Return the moment before which a confirmation no longer counts as recent (start of the day, local time)."""
-    day = (today or timezone.localdate()) - CONFIRMATION_PERIOD
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
 @dataclass
@@ -95,7 +86,8 @@ class Entry:
 
     @property
     def has_chief_physician(self):
-        return bool(self.chief_physicians)
+        """No chief physician is a vacancy (MunicipalityQuerySet.holds: the rule, once)."""
+        return self.municipality.has_chief_physician
 
     @property
     def county(self):
@@ -113,13 +105,16 @@ class Entry:
 def build_entries(municipalities, *, include_restricted, today=None):
     """Return an Entry for each municipality, in the order given.
 
-    `municipalities` must come from `Municipality.objects.with_office()`. Costs three queries whatever
+    `municipalities` must come from `Municipality.objects.for_directory()`, which annotates the rules the
+    entry shows (vacancy, confirmation) in the same query. Costs three queries whatever
     the number of municipalities: the physicians serving them, the published appointments (with those
     of the same physicians elsewhere), and the phone numbers the reader may see.
     """
     municipalities = list(municipalities)
     if not municipalities:
         return []
+    if not hasattr(municipalities[0], "confirmed_lately"):
+        raise TypeError("build_entries needs municipalities from Municipality.objects.for_directory()")
     ids = [municipality.pk for municipality in municipalities]
     published = Appointment.objects.published()
     # The physicians first, in a query of their own: as a subquery, PostgreSQL misjudges how many
@@ -161,18 +156,15 @@ def build_entries(municipalities, *, include_restricted, today=None):
             )
         )
 
-    cutoff = confirmation_cutoff(today)
     entries = []
     for municipality in municipalities:
-        contacts = contacts_of[municipality.pk]
-        confirmed_at = municipality.entry_confirmed_at([contact.appointment for contact in contacts])
         entries.append(
             Entry(
                 municipality=municipality,
-                contacts=contacts,
+                contacts=contacts_of[municipality.pk],
                 function_phones=phones_of["municipality", municipality.pk],
-                confirmed_at=confirmed_at,
-                is_stale=confirmed_at is None or confirmed_at < cutoff,
+                confirmed_at=municipality.entry_confirmed_at,
+                is_stale=not municipality.confirmed_lately,
             )
         )
     return entries

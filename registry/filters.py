@@ -6,7 +6,6 @@ from django.db.models import Q
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from registry.directory import confirmation_cutoff
 from registry.models import Appointment, County, Municipality, Physician, Role
 from registry.search import (
     MAX_QUERY_LENGTH,
@@ -51,7 +50,7 @@ class MunicipalityFilter(django_filters.FilterSet):
     missing = django_filters.ChoiceFilter(
         label=_("Lacks"), choices=ROLE_CHOICES, method="filter_missing", empty_label=_("Nothing")
     )
-    stale = django_filters.BooleanFilter(label=_("Not confirmed in 6 months"), method="filter_stale", widget=Checkbox)
+    stale = django_filters.BooleanFilter(label=_("Not confirmed lately"), method="filter_stale", widget=Checkbox)
 
     class Meta:
         model = Municipality
@@ -59,7 +58,7 @@ class MunicipalityFilter(django_filters.FilterSet):
 
     def __init__(self, data=None, queryset=None, *, request=None, prefix=None, today=None):
         if queryset is None:
-            queryset = Municipality.objects.active(on=today).with_office()
+            queryset = Municipality.objects.active(on=today).for_directory(on=today)
         super().__init__(data, queryset, request=request, prefix=prefix)
         self.today = today
         # Set when no municipality matched exactly and the search was repeated with typo tolerance.
@@ -117,13 +116,13 @@ class MunicipalityFilter(django_filters.FilterSet):
         return queryset.filter(condition)
 
     def filter_role(self, queryset, name, value):
-        return queryset.with_current(value) if value else queryset
+        return queryset.with_current(value, on=self.today) if value else queryset
 
     def filter_missing(self, queryset, name, value):
-        return queryset.without_current(value) if value else queryset
+        return queryset.without_current(value, on=self.today) if value else queryset
 
     def filter_stale(self, queryset, name, value):
-        return queryset.not_confirmed_since(confirmation_cutoff(self.today)) if value else queryset
+        return queryset.filter(confirmed_lately=False) if value else queryset
 
 
 def has_county_word(county, term):

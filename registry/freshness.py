@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from registry.models import Appointment, CountyGovernor, Municipality, Role
+from registry.models import Appointment, CountyGovernor, Municipality, Role, confirmation_cutoff
 
 
 @dataclass
@@ -61,29 +61,23 @@ class FreshnessReport:
         return out
 
 
-def stale_after_days():
-    return settings.REGISTRY_STALE_AFTER_DAYS
-
-
 def _not_confirmed_since(cutoff, prefix=""):
     return Q(**{f"{prefix}verified_at__isnull": True}) | Q(**{f"{prefix}verified_at__lt": cutoff})
 
 
-def freshness_report(*, municipalities=None, now=None, days=None):
-    """Return a FreshnessReport per office for `municipalities` (a queryset; default all).
+def freshness_report(*, municipalities=None, now=None):
+    """Return a FreshnessReport per office for `municipalities` (a queryset; default all), as of `now`.
 
-    Entries count as stale when not confirmed within `days` (default REGISTRY_STALE_AFTER_DAYS).
-    Only active municipalities and appointments not yet ended are reported. Six queries.
+    Entries count as stale when not confirmed since `confirmation_cutoff` (REGISTRY_STALE_AFTER_DAYS, the
+    one threshold the public list, its filter and the admin use too). Only active municipalities and
+    appointments not yet ended are reported. Six queries.
     """
-    now = now or timezone.now()
-    days = stale_after_days() if days is None else days
-    cutoff = now - datetime.timedelta(days=days)
-    today = timezone.localdate()
+    today = timezone.localdate(now) if now else timezone.localdate()
+    cutoff = confirmation_cutoff(today)
     scope = Municipality.objects.active(on=today)
     if municipalities is not None:
         scope = scope.filter(pk__in=municipalities.values("pk"))
     open_appointments = Appointment.objects.exclude(end_date__lt=today).filter(municipality__in=scope.values("pk"))
-    current = Appointment.objects.on(today)
     offices = {
         office.pk: OfficeFreshness(office)
         for office in CountyGovernor.objects.filter(counties__municipalities__in=scope.values("pk")).distinct()
@@ -108,7 +102,10 @@ def freshness_report(*, municipalities=None, now=None, days=None):
             seen.add((part.office.pk, appointment.physician_id))
             part.physicians.append(appointment.physician)
     for role, attribute in ((Role.CHIEF_PHYSICIAN, "without_chief"), (Role.DEPUTY, "without_deputy")):
-        filled = current.filter(role=role).values("municipality")
-        for municipality in scope.exclude(pk__in=filled).with_office():
+        for municipality in scope.without_current(role, on=today).with_office():
             getattr(office_of(municipality), attribute).append(municipality)
-    return FreshnessReport(cutoff=cutoff, days=days, offices=sorted(offices.values(), key=lambda o: o.office.name))
+    return FreshnessReport(
+        cutoff=cutoff,
+        days=settings.REGISTRY_STALE_AFTER_DAYS,
+        offices=sorted(offices.values(), key=lambda o: o.office.name),
+    )
