@@ -22,11 +22,11 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.urls import Resolver404, resolve
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.cache import get_conditional_response
 from django.utils.http import parse_http_date_safe
 
-from registry.versioning import current_data_state
+from registry.versioning import cache_variant, current_data_state
 
 CACHE_SECONDS = 600
 # A page larger than this is served but not kept: the cache is for pages, not downloads of any size.
@@ -84,14 +84,14 @@ def page_key(request):
     if not mark:
         return None
     request._registry_keyed_on_accept = mark == "accept"
+    # Read once for the request: the view renders with the same state (registry.conditional.list_state).
+    request._registry_state = state = current_data_state()
     parts = [
         request.scheme,
         request.get_host(),  # refuses a host that is not allowed, as the page itself would
         request.get_full_path(),
-        translation.get_language_from_request(request),
-        timezone.localdate().isoformat(),
-        str(getattr(settings, "REGISTRY_LIST_REQUIRES_LOGIN", False)),
-        current_data_state().key,
+        # Only anonymous visitors get here: no numbers for authorities only.
+        cache_variant(state=state, language=translation.get_language_from_request(request), restricted=False),
         request.META.get("HTTP_ACCEPT", "") if mark == "accept" else "",
     ]
     return KEY_PREFIX + hashlib.sha256("\n".join(parts).encode()).hexdigest()

@@ -10,12 +10,11 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import get_template, render_to_string
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from accounts.access import may_view_list, sees_restricted_numbers
 from registry import exports
-from registry.conditional import conditional_list, list_version
+from registry.conditional import conditional_list, list_variant
 from registry.coverage import coverage_by_office
 from registry.directory import build_entries
 from registry.filters import MunicipalityFilter
@@ -54,32 +53,14 @@ def list_context(request, filterset):
     }
 
 
-# Rendered results stay valid until the data, the day, the language or the reader's access changes,
-# all of which are in the key; the timeout only bounds memory.
-RESULTS_CACHE_SECONDS = 600
-
-
-def cache_variant(request, *more):
-    """A hash of what the list's cached HTML depends on: the data, the day, the language, the reader's access."""
-    parts = [
-        list_version(request),
-        get_language() or "",
-        "restricted" if sees_restricted_numbers(request.user) else "public",
-        *more,
-    ]
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()
-
-
-def results_cache_key(request):
-    # Every parameter with its values in their order, encoded so that no two query strings share a key:
-    # joined as key=value, `?county=50%26q%3Dgrong` once stood for `?q=grong&county=50`.
-    query = json.dumps(sorted(request.GET.lists()))
-    return "registry:results:" + cache_variant(request, query)
+# Rendered rows and results stay valid until the data, the day, the language or the reader's access
+# changes, all of which are in the key; the timeout only bounds memory.
+ROWS_CACHE_SECONDS = 600
 
 
 def row_key_prefix(request):
     """The start of the keys of the list's cached rows: each row's key adds its municipality."""
-    return "registry:row:" + cache_variant(request) + ":"
+    return "registry:row:" + list_variant(request) + ":"
 
 
 def rendered_rows(request, municipalities):
@@ -101,9 +82,16 @@ def rendered_rows(request, municipalities):
             keys[entry.municipality.pk]: (template.render({"entry": entry}), entry.has_chief_physician)
             for entry in build_entries(missing, include_restricted=sees_restricted_numbers(request.user))
         }
-        rows_cache.set_many(rendered, RESULTS_CACHE_SECONDS)
+        rows_cache.set_many(rendered, ROWS_CACHE_SECONDS)
         found.update(rendered)
     return [(mark_safe(found[keys[m.pk]][0]), found[keys[m.pk]][1]) for m in municipalities]  # noqa: S308
+
+
+def results_cache_key(request):
+    # Every parameter with its values in their order, encoded so that no two query strings share a key:
+    # joined as key=value, `?county=50%26q%3Dgrong` once stood for `?q=grong&county=50`.
+    query = json.dumps(sorted(request.GET.lists()))
+    return "registry:results:" + hashlib.sha256(f"{list_variant(request)}|{query}".encode()).hexdigest()
 
 
 def rendered_results(request):
@@ -121,7 +109,7 @@ def rendered_results(request):
     if html is None:
         html = render_to_string("includes/_results.html", list_context(request, filterset), request=request)
         if status == 200 and worth_keeping(request, html):
-            cache.set(key, html, RESULTS_CACHE_SECONDS)
+            cache.set(key, html, ROWS_CACHE_SECONDS)
     return filterset.form, status, mark_safe(html)  # noqa: S308 -- rendered by our own escaping template
 
 

@@ -130,20 +130,20 @@ def queries_for(client, url):
     return response, len(queries.captured_queries)
 
 
-def test_an_error_is_not_kept(demo):
+def test_an_error_is_not_kept(demo, trusted_version):
     url = LIST + "?office=nowhere"
     assert anonymous().get(url).status_code == 400
-    response, queries = queries_for(anonymous(), url)
-    assert response.status_code == 400 and queries > 1
+    response, queries = queries_for(anonymous(), url)  # a kept page would take none
+    assert response.status_code == 400 and queries > 0
 
 
 @pytest.mark.parametrize("cookie", ["sessionid", "messages", "something-else"])
-def test_a_visitor_with_another_cookie_gets_a_page_of_their_own(demo, cookie):
+def test_a_visitor_with_another_cookie_gets_a_page_of_their_own(demo, cookie, trusted_version):
     anonymous().get(LIST)
     visitor = anonymous()
     visitor.cookies[cookie] = "x"
-    response, queries = queries_for(visitor, LIST)
-    assert response.status_code == 200 and queries > 1
+    response, queries = queries_for(visitor, LIST)  # the kept page would take none
+    assert response.status_code == 200 and queries > 0
 
 
 def test_a_host_that_is_not_allowed_is_refused_not_served_from_the_cache(demo):
