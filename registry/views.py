@@ -1,11 +1,9 @@
 """The national list, a page per municipality, the exports and the coverage overview."""
 
-import hashlib
-import json
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
-from django.core.cache import cache, caches
+from django.core.cache import caches
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import get_template, render_to_string
@@ -19,7 +17,7 @@ from registry.coverage import coverage_by_office
 from registry.directory import build_entries
 from registry.filters import MunicipalityFilter
 from registry.models import Municipality
-from registry.page_cache import shareable, worth_keeping
+from registry.page_cache import shareable
 
 
 def list_access(view):
@@ -53,8 +51,8 @@ def list_context(request, filterset):
     }
 
 
-# Rendered rows and results stay valid until the data, the day, the language or the reader's access
-# changes, all of which are in the key; the timeout only bounds memory.
+# Rendered rows stay valid until the data, the day, the language or the reader's access changes, all
+# of which are in the key; the timeout only bounds memory.
 ROWS_CACHE_SECONDS = 600
 
 
@@ -87,29 +85,16 @@ def rendered_rows(request, municipalities):
     return [(mark_safe(found[keys[m.pk]][0]), found[keys[m.pk]][1]) for m in municipalities]  # noqa: S308
 
 
-def results_cache_key(request):
-    # Every parameter with its values in their order, encoded so that no two query strings share a key:
-    # joined as key=value, `?county=50%26q%3Dgrong` once stood for `?q=grong&county=50`.
-    query = json.dumps(sorted(request.GET.lists()))
-    return "registry:results:" + hashlib.sha256(f"{list_variant(request)}|{query}".encode()).hexdigest()
-
-
 def rendered_results(request):
-    """Return (form, status, results HTML) for the query string, from the shared cache when it can.
+    """Return (form, status, results HTML) for the query string: the search's own queries, then cached rows.
 
-    The national list is what FHI reloads in a crisis: rendering 357 municipalities' contacts is the
-    costly part, so the rendered results are kept in the cache (Redis when several app servers run)
-    and rebuilt only when something in the key changes. Reads no session or CSRF data, so a cached
-    fragment is the same for every reader with the same access.
+    Whole answers are not kept here: an anonymous visitor's come whole from the page cache
+    (registry.page_cache), and a logged-in reader's are put together from the row cache, which costs
+    the search's queries and one cache read (make bench-search).
     """
     filterset = MunicipalityFilter(request.GET, request=request)
     status = 200 if filterset.is_valid() else 400
-    key = results_cache_key(request)
-    html = cache.get(key)
-    if html is None:
-        html = render_to_string("includes/_results.html", list_context(request, filterset), request=request)
-        if status == 200 and worth_keeping(request, html):
-            cache.set(key, html, ROWS_CACHE_SECONDS)
+    html = render_to_string("includes/_results.html", list_context(request, filterset), request=request)
     return filterset.form, status, mark_safe(html)  # noqa: S308 -- rendered by our own escaping template
 
 
