@@ -19,6 +19,9 @@ from registry.filters import MunicipalityFilter
 from registry.models import Municipality
 from registry.page_cache import shareable
 
+# The query parameters of the list, its results and its exports; any other is redirected away.
+LIST_PARAMETERS = frozenset(MunicipalityFilter.base_filters)
+
 
 def list_access(view):
     """Send a visitor to the login page when the deployment makes the list login-only."""
@@ -99,7 +102,7 @@ def rendered_results(request):
 
 
 @list_access
-@shareable
+@shareable(parameters=LIST_PARAMETERS)
 @conditional_list
 def national_list(request):
     form, status, results_html = rendered_results(request)
@@ -108,7 +111,7 @@ def national_list(request):
 
 
 @list_access
-@shareable
+@shareable(parameters=LIST_PARAMETERS)
 @conditional_list
 def results(request):
     """Only the results of a search: what the page fetches as the user types."""
@@ -136,7 +139,7 @@ def municipality_detail(request, number):
 
 def export(build_response):
     @list_access
-    @shareable
+    @shareable(parameters=LIST_PARAMETERS)
     @conditional_list
     def view(request):
         filterset, entries = search(request)

@@ -4,11 +4,12 @@ from django.shortcuts import get_object_or_404
 from django.utils.decorators import method_decorator
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from accounts.access import sees_restricted_numbers
 from registry.api.permissions import ListAccess
@@ -29,6 +30,10 @@ class MunicipalityPagination(PageNumberPagination):
 
 # Every answer a client can get is documented, errors included (checked by schemathesis in the tests).
 ERROR = inline_serializer("Error", fields={"detail": serializers.CharField()})
+CANONICAL = OpenApiResponse(
+    description="Moved permanently: the same address without the query parameters the API does not read "
+    "(registry.page_cache.canonical_address)."
+)
 
 
 @extend_schema_view(
@@ -37,6 +42,7 @@ ERROR = inline_serializer("Error", fields={"detail": serializers.CharField()})
         description="Active municipalities, by number.",
         responses={
             200: MunicipalitySerializer(many=True),
+            301: CANONICAL,
             304: None,
             400: OpenApiTypes.OBJECT,
             403: ERROR,
@@ -45,7 +51,7 @@ ERROR = inline_serializer("Error", fields={"detail": serializers.CharField()})
     ),
     retrieve=extend_schema(
         summary="One municipality, also a ceased one (then without contacts)",
-        responses={200: MunicipalitySerializer, 304: None, 403: ERROR, 404: ERROR},
+        responses={200: MunicipalitySerializer, 301: CANONICAL, 304: None, 403: ERROR, 404: ERROR},
     ),
 )
 class MunicipalityViewSet(viewsets.ReadOnlyModelViewSet):
@@ -60,6 +66,12 @@ class MunicipalityViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = "[^/]+"
     # Anonymous answers are served from the shared page cache, keyed with the Accept header too.
     registry_shareable = "accept"
+    # The query parameters it reads (the filters, paging, DRF's format); any other is redirected away.
+    registry_parameters = frozenset(MunicipalityFilter.base_filters) | {
+        MunicipalityPagination.page_query_param,
+        MunicipalityPagination.page_size_query_param,
+        api_settings.URL_FORMAT_OVERRIDE,
+    }
 
     def get_queryset(self):
         return Municipality.objects.active().with_office()
