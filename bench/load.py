@@ -4,12 +4,17 @@ For each path it prints requests per second, p50/p95/p99 latency and the error c
 of its throughput to a static file of the same size served by the same server (whitenoise, no
 database, no template): how close the page comes to the fastest thing the server can do.
 
+Then the national list as most clients fetch it, with `Accept-Encoding: gzip`: from gunicorn, and
+through nginx with the example deployment's rules (deploy/nginx, run by deploy/loopback.py), each
+against a static file of the same bytes from the same server. Goals: the compressed list under 40 KB,
+and nginx serving it at least as fast as it serves that static file.
+
 Everything is bounded: wrk runs BENCH_SECONDS per path; gunicorn is always stopped at the end.
 Only 127.0.0.1 is ever contacted.
 
 Environment: BENCH_DATABASE_URL (PostgreSQL; created and migrated when missing, the demo data loaded),
 BENCH_PATHS (comma-separated; default below), BENCH_SECONDS (10), BENCH_CONNECTIONS (16),
-BENCH_WORKERS (gunicorn workers, 2).
+BENCH_WORKERS (gunicorn workers, 2). nginx is installed from Debian when missing (.ci/nginx.sh).
 """
 
 import json
@@ -28,10 +33,14 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 HOST, PORT = "127.0.0.1", 8765
 BASE = f"http://{HOST}:{PORT}"
 # The national list's ratio to its static twin is the figure to watch (target: half or more).
 DEFAULT_PATHS = ["/", "/?q=raarvihke", "/kommune/5045/", "/api/municipalities/?q=grong", "/healthz"]
+GZIP = {"Accept-Encoding": "gzip"}
+# The compressed national list should fit in this (issue 13).
+COMPRESSED_LIST_GOAL = 40 * 1024
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
@@ -60,6 +69,19 @@ def ensure_wrk():
     say("bench: installing wrk from Debian's packages")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, env=env, timeout=600)
+
+
+def ensure_nginx():
+    """True when nginx is there (installed from Debian when missing and we may)."""
+    from deploy.loopback import nginx_binary
+
+    if nginx_binary() is None and os.geteuid() == 0:
+        say("bench: installing nginx from Debian's packages")
+        subprocess.run(["bash", str(ROOT / ".ci" / "nginx.sh")], check=True, timeout=600, stdout=sys.stderr)
+    if nginx_binary() is None:
+        say("bench: nginx is missing (`sudo bash .ci/nginx.sh`); the figures through nginx are left out.")
+        return False
+    return True
 
 
 def ensure_database(url):
@@ -126,14 +148,22 @@ class Gunicorn:
         self.stop()
 
 
+def fetch(url, headers=None):
+    """The body of `url` as sent (compressed when it was), and its Content-Encoding."""
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.read(), response.headers.get("Content-Encoding", "")
+
+
 def fetch_size(path):
-    with urllib.request.urlopen(BASE + path, timeout=10) as response:
-        return len(response.read())
+    return len(fetch(BASE + path)[0])
 
 
-def wrk(path, script):
+def wrk(path, script, base=BASE, headers=None):
+    options = ["-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--timeout", "5s", "-s", script]
+    options += [option for name, value in (headers or {}).items() for option in ("-H", f"{name}: {value}")]
     result = subprocess.run(
-        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--timeout", "5s", "-s", script, BASE + path],
+        ["wrk", *options, base + path],
         capture_output=True,
         text=True,
         timeout=SECONDS + 60,
@@ -143,6 +173,34 @@ def wrk(path, script):
     figures = json.loads(line[len("BENCH ") :])
     figures["rps"] = figures["requests"] / (figures["duration_us"] / 1e6)
     return figures
+
+
+def through_nginx(script, compressed):
+    """wrk figures for / with gzip through nginx (deploy/nginx's rules) and for nginx serving the same bytes."""
+    from deploy.loopback import Proxy
+
+    folder = Path(tempfile.mkdtemp(prefix="registry-bench-nginx-"))
+    try:
+        (folder / "list.html.gz").write_bytes(compressed)
+        # The same bytes from disk, with the headers a browser needs to read them as the page.
+        static = (
+            f"        location = /bench-static/list.html.gz {{\n"
+            f"            alias {folder}/list.html.gz;\n"
+            f"            default_type text/html;\n"
+            f'            add_header Content-Encoding "gzip";\n'
+            f"        }}"
+        )
+        proxy = Proxy([f"{HOST}:{PORT}"], folder, extra=static).start()
+        try:
+            fetch(proxy.url + "/", GZIP)  # the first request fills the cache
+            return (
+                wrk("/", script, base=proxy.url, headers=GZIP),
+                wrk("/bench-static/list.html.gz", script, base=proxy.url, headers=GZIP),
+            )
+        finally:
+            proxy.stop()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def main():
@@ -184,6 +242,14 @@ def main():
             (static_root / "bench").mkdir(exist_ok=True)
             (static_root / name).write_bytes((b"kommuneoverlege " * (size // 16 + 1))[:size])
             twins[path] = "/static/" + name
+        with Gunicorn(env):
+            compressed, encoding = fetch(BASE + "/", GZIP)
+            fetch_size_of_plain_list = fetch_size("/")
+        if encoding != "gzip":
+            sys.exit(f"bench: / with Accept-Encoding: gzip came back with Content-Encoding {encoding!r}, not gzip.")
+        # A static file of the compressed list's bytes, for gunicorn (whitenoise) and for nginx.
+        (static_root / "bench" / "list.html.gz").write_bytes(compressed)
+        with_nginx = ensure_nginx()
         with tempfile.NamedTemporaryFile("w", suffix=".lua") as script, Gunicorn(env):
             script.write(REPORT)
             script.flush()
@@ -192,6 +258,15 @@ def main():
                 page = wrk(path, script.name)
                 static = wrk(twins[path], script.name)
                 results.append((path, sizes[path], page, static))
+            gzip_results = [
+                (
+                    "gunicorn",
+                    wrk("/", script.name, headers=GZIP),
+                    wrk("/static/bench/list.html.gz", script.name),
+                )
+            ]
+            if with_nginx:
+                gzip_results.append(("nginx", *through_nginx(script.name, compressed)))
     finally:
         shutil.rmtree(static_root, ignore_errors=True)
 
@@ -211,6 +286,27 @@ def main():
             if figures["errors"]:
                 print(f"  {path} ({label}) errors: {figures['detail']}")
     print("ratio = the page's requests/s divided by those of a static file of the same size from the same server")
+
+    plain_size = sizes.get("/") or fetch_size_of_plain_list
+    print(f"\nThe national list with Accept-Encoding: gzip: {len(compressed)} bytes per response", end=" ")
+    print(f"({len(compressed) / plain_size:.2f} of the {plain_size} plain bytes)")
+    verdict = "met" if len(compressed) < COMPRESSED_LIST_GOAL else "NOT met"
+    print(f"Goal: the compressed list under {COMPRESSED_LIST_GOAL // 1024} KB: {verdict}")
+    print(f"{'server':<28}{'bytes':>8}{'req/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}", end="")
+    print(f"{'static req/s':>14}{'errors':>8}{'ratio':>8}")
+    for server, page, static in gzip_results:
+        errors += page["errors"] + static["errors"]
+        print(
+            f"{server + ' /':<28}{len(compressed):>8}{page['rps']:>10.0f}{page['p50'] / 1000:>9.1f}"
+            f"{page['p95'] / 1000:>9.1f}{page['p99'] / 1000:>9.1f}{page['errors']:>8}{static['rps']:>14.0f}"
+            f"{static['errors']:>8}{page['rps'] / static['rps']:>8.2f}"
+        )
+    print("static = a file of the compressed list's bytes from the same server (whitenoise; nginx from disk)")
+    for server, page, static in gzip_results:
+        if server == "nginx":
+            verdict = "met" if page["rps"] >= static["rps"] else "NOT met"
+            print(f"Goal: through nginx at least as fast as nginx serving the same bytes: {verdict}", end=" ")
+            print(f"({page['rps'] / static['rps']:.2f}x)")
     if errors:
         sys.exit(f"bench: {errors} requests failed (errors, timeouts or non-2xx/3xx answers); the target is zero.")
 

@@ -203,11 +203,25 @@ def _cache(location_name, max_entries):
 
 
 CACHES = {
-    # Pages, results and everything else: entries of up to a few hundred kilobytes, so few of them.
+    # Whatever else may want a cache (nothing of ours today).
     "default": _cache("default", 300),
+    # Anonymous pages at an address without a query string (registry.page_cache): a bounded set, about
+    # 700 addresses in two languages and two encodings, most of a few kilobytes. Apart from the searches,
+    # so that made-up query strings cannot push them out.
+    "pages": _cache("pages", 3000),
+    # Anonymous answers to searches: anyone can make up as many as they like, so few of them.
+    "searches": _cache("searches", 300),
     # The rows of the national list: 357 per language and access, a few kilobytes each.
     "rows": _cache("rows", 5000),
 }
+
+# Anonymous answers of the public list (pages, exports, API) may be kept by browsers and by a proxy or
+# CDN in front for this many seconds, and served stale for as many more while they fetch them anew.
+# An edit reaches everyone through a proxy within REGISTRY_PUBLIC_MAX_AGE seconds.
+REGISTRY_PUBLIC_MAX_AGE = env_int("REGISTRY_PUBLIC_MAX_AGE", default=30)
+REGISTRY_STALE_WHILE_REVALIDATE = env_int("REGISTRY_STALE_WHILE_REVALIDATE", default=30)
+if REGISTRY_PUBLIC_MAX_AGE < 0 or REGISTRY_STALE_WHILE_REVALIDATE < 0:
+    raise ImproperlyConfigured("REGISTRY_PUBLIC_MAX_AGE and REGISTRY_STALE_WHILE_REVALIDATE must be 0 or more seconds.")
 
 # --- HTTPS and browser protections (python manage.py check --deploy) ---
 # Behind a TLS-terminating proxy, name the header it sets (X-Forwarded-Proto); never trust it otherwise.

@@ -1,9 +1,9 @@
 """ETag and Last-Modified for the national list, so that a browser or client polling it gets 304s.
 
-The validators change when the data changes (the data state of registry.versioning: the newest
-history row and a counter bumped by every committed change), when the day changes (appointments
-start and end at midnight), with the language, with whether the reader sees numbers for authorities only, and with
-the user and CSRF cookie (the page names who is logged in and carries a token for its forms).
+The validators change with everything the list's caches are keyed on (registry.versioning.cache_variant:
+the data state, the day, the language, whether the reader sees numbers for authorities only, the
+login-only setting), and with the user and CSRF cookie (the page names who is logged in and carries a
+token for its forms).
 """
 
 import datetime
@@ -17,14 +17,27 @@ from django.utils.translation import get_language
 from django.views.decorators.http import condition
 
 from accounts.access import may_view_list, sees_restricted_numbers
-from registry.versioning import read_data_state
+from registry.versioning import cache_variant, current_data_state
 
 
 def list_state(request):
-    """The data state (registry.versioning) for this request: read once, at its start."""
+    """The data state (registry.versioning) for this request: read once, at its start.
+
+    The page cache reads it before the view runs (registry.page_cache.page_key), so that a page is kept
+    under the state its data was read after.
+    """
     if not hasattr(request, "_registry_state"):
-        request._registry_state = read_data_state()
+        request._registry_state = current_data_state()
     return request._registry_state
+
+
+def list_variant(request):
+    """The cache variant (registry.versioning.cache_variant) of this request's reader, once per request."""
+    if not hasattr(request, "_registry_variant"):
+        request._registry_variant = cache_variant(
+            state=list_state(request), language=get_language(), restricted=sees_restricted_numbers(request.user)
+        )
+    return request._registry_variant
 
 
 def list_last_modified(request, *args, **kwargs):
@@ -36,19 +49,12 @@ def list_last_modified(request, *args, **kwargs):
     return max(changed, start_of_today) if changed else start_of_today
 
 
-def list_version(request):
-    """What the list's cached HTML and ETag follow: the data state and the day."""
-    return f"{list_state(request).key}|{timezone.localdate().isoformat()}"
-
-
 def list_etag(request, *args, **kwargs):
     if not may_view_list(request.user):
         return None
     key = "|".join(
         [
-            list_version(request),
-            get_language() or "",
-            "restricted" if sees_restricted_numbers(request.user) else "public",
+            list_variant(request),
             # The header names the logged-in user, and the forms carry a CSRF token tied to the cookie.
             str(request.user.pk or ""),
             request.COOKIES.get(settings.CSRF_COOKIE_NAME, ""),

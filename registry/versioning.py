@@ -1,6 +1,6 @@
 """When the national list's data last changed, in an order every app server agrees on.
 
-Cached pages, rows and results, and the list's ETag, are keyed by a *data state*: when the data last
+Cached pages and rows, and the list's ETag, are keyed (`cache_variant`) by a *data state*: when the data last
 changed (the newest history row; also the list's Last-Modified) and a counter that every committed
 change bumps once it has committed. The counter is what makes the state follow commit order: an
 import whose history rows are dated before an edit that committed first still changes the state when
@@ -14,9 +14,11 @@ edits show at once and other servers' within a second.
 
 import datetime
 import functools
+import hashlib
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import Now
@@ -79,6 +81,24 @@ def current_data_state():
         _remembered["state"] = read_data_state()
         _remembered["read_at"] = now
     return _remembered["state"]
+
+
+def cache_variant(*, state, language, restricted):
+    """Return what every cached copy of the list, and its ETag, depends on besides the address (a hash).
+
+    The data state, the day (appointments start and end at midnight), the language, whether the reader
+    sees numbers for authorities only, and whether the deployment makes the list login-only. The page
+    cache, the row cache and the ETag all build their keys from this one function, so none of them can
+    leave a part out.
+    """
+    parts = [
+        state.key,
+        timezone.localdate().isoformat(),
+        language or "",
+        "restricted" if restricted else "public",
+        "login-only" if settings.REGISTRY_LIST_REQUIRES_LOGIN else "open",
+    ]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
 def forget_data_state():

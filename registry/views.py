@@ -1,28 +1,28 @@
 """The national list, a page per municipality, the exports and the coverage overview."""
 
-import hashlib
-import json
 from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.core.cache import cache, caches
+from django.core.cache import caches
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import get_template, render_to_string
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from accounts.access import may_view_list, sees_restricted_numbers
 from registry import exports
-from registry.conditional import conditional_list, list_version
+from registry.conditional import conditional_list, list_variant
 from registry.coverage import coverage_by_office
 from registry.directory import build_entries
 from registry.filters import MunicipalityFilter
 from registry.models import Municipality
 from registry.numbers import current_number
-from registry.page_cache import shareable, worth_keeping
+from registry.page_cache import shareable
+
+# The query parameters of the list, its results and its exports; any other is redirected away.
+LIST_PARAMETERS = frozenset(MunicipalityFilter.base_filters)
 
 
 def list_access(view):
@@ -56,32 +56,14 @@ def list_context(request, filterset):
     }
 
 
-# Rendered results stay valid until the data, the day, the language or the reader's access changes,
-# all of which are in the key; the timeout only bounds memory.
-RESULTS_CACHE_SECONDS = 600
-
-
-def cache_variant(request, *more):
-    """A hash of what the list's cached HTML depends on: the data, the day, the language, the reader's access."""
-    parts = [
-        list_version(request),
-        get_language() or "",
-        "restricted" if sees_restricted_numbers(request.user) else "public",
-        *more,
-    ]
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()
-
-
-def results_cache_key(request):
-    # Every parameter with its values in their order, encoded so that no two query strings share a key:
-    # joined as key=value, `?county=50%26q%3Dgrong` once stood for `?q=grong&county=50`.
-    query = json.dumps(sorted(request.GET.lists()))
-    return "registry:results:" + cache_variant(request, query)
+# Rendered rows stay valid until the data, the day, the language or the reader's access changes, all
+# of which are in the key; the timeout only bounds memory.
+ROWS_CACHE_SECONDS = 600
 
 
 def row_key_prefix(request):
     """The start of the keys of the list's cached rows: each row's key adds its municipality."""
-    return "registry:row:" + cache_variant(request) + ":"
+    return "registry:row:" + list_variant(request) + ":"
 
 
 def rendered_rows(request, municipalities):
@@ -103,32 +85,26 @@ def rendered_rows(request, municipalities):
             keys[entry.municipality.pk]: (template.render({"entry": entry}), entry.has_chief_physician)
             for entry in build_entries(missing, include_restricted=sees_restricted_numbers(request.user))
         }
-        rows_cache.set_many(rendered, RESULTS_CACHE_SECONDS)
+        rows_cache.set_many(rendered, ROWS_CACHE_SECONDS)
         found.update(rendered)
     return [(mark_safe(found[keys[m.pk]][0]), found[keys[m.pk]][1]) for m in municipalities]  # noqa: S308
 
 
 def rendered_results(request):
-    """Return (form, status, results HTML) for the query string, from the shared cache when it can.
+    """Return (form, status, results HTML) for the query string: the search's own queries, then cached rows.
 
-    The national list is what FHI reloads in a crisis: rendering 357 municipalities' contacts is the
-    costly part, so the rendered results are kept in the cache (Redis when several app servers run)
-    and rebuilt only when something in the key changes. Reads no session or CSRF data, so a cached
-    fragment is the same for every reader with the same access.
+    Whole answers are not kept here: an anonymous visitor's come whole from the page cache
+    (registry.page_cache), and a logged-in reader's are put together from the row cache, which costs
+    the search's queries and one cache read (make bench-search).
     """
     filterset = MunicipalityFilter(request.GET, request=request)
     status = 200 if filterset.is_valid() else 400
-    key = results_cache_key(request)
-    html = cache.get(key)
-    if html is None:
-        html = render_to_string("includes/_results.html", list_context(request, filterset), request=request)
-        if status == 200 and worth_keeping(request, html):
-            cache.set(key, html, RESULTS_CACHE_SECONDS)
+    html = render_to_string("includes/_results.html", list_context(request, filterset), request=request)
     return filterset.form, status, mark_safe(html)  # noqa: S308 -- rendered by our own escaping template
 
 
 @list_access
-@shareable
+@shareable(parameters=LIST_PARAMETERS)
 @conditional_list
 def national_list(request):
     form, status, results_html = rendered_results(request)
@@ -137,7 +113,7 @@ def national_list(request):
 
 
 @list_access
-@shareable
+@shareable(parameters=LIST_PARAMETERS)
 @conditional_list
 def results(request):
     """Only the results of a search: what the page fetches as the user types."""
@@ -170,7 +146,7 @@ def municipality_detail(request, number):
 
 def export(build_response):
     @list_access
-    @shareable
+    @shareable(parameters=LIST_PARAMETERS)
     @conditional_list
     def view(request):
         filterset, entries = search(request)

@@ -5,11 +5,12 @@ from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from accounts.access import sees_restricted_numbers
 from registry.api.permissions import ListAccess
@@ -31,6 +32,10 @@ class MunicipalityPagination(PageNumberPagination):
 
 # Every answer a client can get is documented, errors included (checked by schemathesis in the tests).
 ERROR = inline_serializer("Error", fields={"detail": serializers.CharField()})
+CANONICAL = OpenApiResponse(
+    description="Moved permanently: the same address without the query parameters the API does not read "
+    "(registry.page_cache.canonical_address)."
+)
 
 
 @extend_schema_view(
@@ -39,6 +44,7 @@ ERROR = inline_serializer("Error", fields={"detail": serializers.CharField()})
         description="Active municipalities, by number.",
         responses={
             200: MunicipalitySerializer(many=True),
+            301: CANONICAL,
             304: None,
             400: OpenApiTypes.OBJECT,
             403: ERROR,
@@ -51,7 +57,7 @@ ERROR = inline_serializer("Error", fields={"detail": serializers.CharField()})
             "A number a municipality had before it was renumbered (3005 Drammen until 2023) answers 301 with the "
             "address of its current number (3301)."
         ),
-        responses={200: MunicipalitySerializer, 301: None, 304: None, 403: ERROR, 404: ERROR},
+        responses={200: MunicipalitySerializer, 301: CANONICAL, 304: None, 403: ERROR, 404: ERROR},
     ),
 )
 class MunicipalityViewSet(viewsets.ReadOnlyModelViewSet):
@@ -66,6 +72,12 @@ class MunicipalityViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = "[^/]+"
     # Anonymous answers are served from the shared page cache, keyed with the Accept header too.
     registry_shareable = "accept"
+    # The query parameters it reads (the filters, paging, DRF's format); any other is redirected away.
+    registry_parameters = frozenset(MunicipalityFilter.base_filters) | {
+        MunicipalityPagination.page_query_param,
+        MunicipalityPagination.page_size_query_param,
+        api_settings.URL_FORMAT_OVERRIDE,
+    }
 
     def renumbered(self, request, number):
         """301 to the current number of a renumbered municipality; else the API's JSON 404."""

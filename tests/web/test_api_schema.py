@@ -27,7 +27,8 @@ def in_test_transaction():
 @schema.parametrize()
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_answers_every_generated_request_without_a_server_error(case, demo, in_test_transaction):
-    response = case.call()
+    # schemathesis asks for gzip but its WSGI transport does not undo it; compression is tested in test_edge.
+    response = case.call(headers={"Accept-Encoding": "identity"})
     assert response.status_code < 500, (case.path, case.query, response.text[:500])
     # The list is public by design: a login only adds the numbers for authorities, so a request without
     # valid authentication rightly gets 200. Every other check (status codes, content types, bodies) runs.

@@ -306,3 +306,11 @@ def test_rendered_results_come_from_the_cache_until_the_data_changes(client, tod
     appointment.physician.name = "Omdøpt Lege"
     write(appointment.physician)
     assert "Omdøpt Lege" in client.get(LIST, {"q": "grong"}).content.decode()
+
+
+def test_the_list_has_a_favicon_and_a_description(client, demo):
+    content = client.get(LIST).content.decode()
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in content
+    assert '<meta name="description" content="Who to call in each municipality' in content
+    norwegian = Client(headers={"Accept-Language": "nb"}).get(LIST).content.decode()
+    assert '<meta name="description" content="Hvem du skal ringe i hver kommune:' in norwegian
