@@ -266,3 +266,6 @@ TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
 # Every account that can edit must pass a second factor (TOTP) before it reaches the admin.
 REGISTRY_REQUIRE_2FA = env_bool("REGISTRY_REQUIRE_2FA", default=True)
 OTP_TOTP_ISSUER = "Kommuneoverlegeregisteret"
+# Nobody reads another account's TOTP key in the admin (its key field and QR code pages are closed):
+# a lost phone means deleting the device, and its owner sets up a new one.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True

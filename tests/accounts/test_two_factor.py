@@ -187,3 +187,13 @@ def test_with_the_setting_off_an_editor_goes_straight_in(editor, settings):
 def test_the_two_factor_pages_need_a_login():
     response = Client().get(VERIFY)
     assert response.status_code == 302 and response["Location"].startswith(resolve_url(settings.LOGIN_URL))
+
+
+def test_nobody_reads_an_accounts_totp_key_in_the_admin(enrolled_editor, admin_client, settings):
+    # A national administrator deletes a lost device; reading its key would let them pass as its owner.
+    settings.REGISTRY_REQUIRE_2FA = False
+    device = enrolled_editor.totpdevice_set.get()
+    assert admin_client.get(reverse("admin:otp_totp_totpdevice_config", args=[device.pk])).status_code == 403
+    assert admin_client.get(reverse("admin:otp_totp_totpdevice_qrcode", args=[device.pk])).status_code == 403
+    change = admin_client.get(reverse("admin:otp_totp_totpdevice_change", args=[device.pk]))
+    assert change.status_code == 200 and device.key not in change.content.decode()
