@@ -143,6 +143,11 @@ STORAGES = {
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
 IMPORT_EXPORT_USE_TRANSACTIONS = True
+# Each part (XML file) inside an uploaded .xlsx or .ods may unpack to at most this many megabytes: parsing
+# is what costs time and memory, and a contact list needs a fraction of it (imports/sheets.py).
+IMPORT_MAX_XML_PART_BYTES = env_int("REGISTRY_IMPORT_MAX_XML_PART_MB", default=20) * 1024 * 1024
+if IMPORT_MAX_XML_PART_BYTES < 1:
+    raise ImproperlyConfigured("REGISTRY_IMPORT_MAX_XML_PART_MB must be 1 or more.")
 
 # Phone numbers: Norwegian unless written with a country code (border doctors have Swedish mobiles).
 PHONENUMBER_DEFAULT_REGION = "NO"
