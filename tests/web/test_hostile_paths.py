@@ -125,13 +125,26 @@ def visitor(request, entries):
     return client
 
 
+def is_api(url):
+    return url.startswith("/api/") and url != "/api/"
+
+
 def test_no_hostile_path_value_gives_a_500(visitor):
     failures = []
     for url in hostile_urls():
         response = visitor.get(url)
         if response.status_code >= 500:
             failures.append((url, response.status_code))
+        elif is_api(url) and response.status_code >= 400 and response["Content-Type"] != "application/json":
+            failures.append((url, f"{response.status_code} {response['Content-Type']}"))
     assert not failures, "\n".join(f"{status} {url}" for url, status in failures)
+
+
+def test_an_api_address_nobody_serves_gets_a_json_404(client):
+    for url in ("/api/municipalities/5045/extra/", "/api/nothing-here/", "/api/municipalities/..%2F/"):
+        response = client.get(url)
+        assert response.status_code == 404 and response["Content-Type"] == "application/json", url
+        assert response.json()["detail"]
 
 
 @pytest.mark.parametrize("url", ["/api/municipalities/%00/", "/api/municipalities/ab%00c/"])
