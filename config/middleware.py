@@ -33,3 +33,24 @@ class RejectNullCharactersMiddleware:
             # API clients read JSON errors, as the schema documents for every answer.
             return JsonResponse({"detail": message}, status=400)
         raise BadRequest("NUL character in the address")
+
+
+class RejectRegexLookupsMiddleware:
+    """Answers 400 to an admin address whose query string asks for a regular-expression lookup.
+
+    The admin accepts a lookup on any field of the list from the query string (`?number__regex=…`);
+    no page of ours makes such a link, and a regular expression from the address runs in the
+    database: PostgreSQL refuses an invalid one (a 500) and a pathological one costs its CPU.
+    """
+
+    LOOKUPS = ("__regex", "__iregex")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info.startswith("/admin/") and any(key.endswith(self.LOOKUPS) for key in request.GET):
+            # This runs before LocaleMiddleware: answer in the language the browser asks for.
+            translation.activate(translation.get_language_from_request(request))
+            raise BadRequest("Regular-expression lookup in an admin address")
+        return self.get_response(request)

@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "config.middleware.RejectNullCharactersMiddleware",
+    "config.middleware.RejectRegexLookupsMiddleware",
     # Anonymous visitors get the list's pages whole from the shared cache, before sessions and auth.
     "registry.page_cache.SharedPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
