@@ -11,7 +11,7 @@ TEST_ENV := DJANGO_DEBUG=0 DJANGO_SECRET_KEY=test-only-secret-key-test-only-secr
 	DJANGO_ALLOWED_HOSTS=testserver,localhost,127.0.0.1 DJANGO_SECURE_SSL_REDIRECT=0 DJANGO_STATIC_HASHED=0 \
 	REGISTRY_REQUIRE_2FA=0
 
-.PHONY: run test install install-dev migrate demo serve check lint messages clean audit bench bench-search bench-load bench-import
+.PHONY: run test install install-dev migrate demo serve check lint messages clean audit bench bench-search bench-load bench-import bench-upload
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -78,6 +78,10 @@ bench-load: install
 bench-import: install-dev
 	$(TEST_ENV) $(BIN)/python bench/import_bench.py
 
+# Hostile uploads (small files that unpack to a lot of XML) through the admin: peak memory and seconds each.
+bench-upload: install-dev
+	$(TEST_ENV) $(BIN)/python bench/upload_bench.py
+
 # Re-extract the translatable strings after changing user-facing text; commit the .po and .mo.
 messages: install-dev
 	$(DEV_ENV) $(BIN)/python manage.py makemessages -l nb --ignore=.venv --ignore=data
@@ -86,7 +90,7 @@ messages: install-dev
 # Speed targets, measured on PostgreSQL. Each bench-* target prints its figures; bench runs them all.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/registry_bench_search
 
-bench: bench-import bench-search bench-load
+bench: bench-import bench-upload bench-search bench-load
 
 bench-search: install-dev
 	$(TEST_ENV) DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} $(BIN)/python bench/search.py

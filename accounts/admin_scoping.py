@@ -7,8 +7,9 @@ Saving and deleting go through registry.services, which checks the same rule aga
 """
 
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef
+from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext as _
@@ -92,9 +93,24 @@ class ScopedAdminMixin(ScopedFormfieldsMixin):
     def revert_disabled(self, request, obj=None):
         return not self.has_change_history_permission(request, obj) or super().revert_disabled(request, obj)
 
+    @staticmethod
+    def _key(model, value):
+        """Return `value` from the URL as a primary key of `model`, or 404 when no row could have it.
+
+        The history pages look ids up themselves (simple-history), without the admin's own check, and
+        letters, or digits beyond the column's range, would reach the database and fail there.
+        """
+        field = model._meta.pk
+        try:
+            key = field.to_python(unquote(value))
+            field.run_validators(key)
+        except ValidationError:
+            raise Http404 from None
+        return key
+
     def _refuse_foreign_object(self, request, object_id):
         """403 when the entry exists but is outside the user's region (history pages fall back to old versions)."""
-        object_id = unquote(object_id)
+        object_id = self._key(self.model, object_id)
         exists = self.model._default_manager.filter(pk=object_id).exists()
         if exists and not self.get_queryset(request).filter(pk=object_id).exists():
             raise PermissionDenied
@@ -107,6 +123,7 @@ class ScopedAdminMixin(ScopedFormfieldsMixin):
         return super().history_view(request, object_id, extra_context)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._key(self.model.history.model, version_id)
         self._refuse_foreign_object(request, object_id)
         if request.method == "POST" and not self.has_change_history_permission(request):
             # simple-history saves a posted old version without checking who may revert.

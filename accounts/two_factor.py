@@ -1,9 +1,15 @@
-"""Two-factor login for everyone who can edit: a TOTP code from an authenticator app (django-otp).
+"""Two-factor login for everyone who can edit or see numbers for authorities only: a TOTP code (django-otp).
 
-With REGISTRY_REQUIRE_2FA on, a staff account that has logged in with its password may do nothing
+With REGISTRY_REQUIRE_2FA on, such an account that has logged in with its password may do nothing
 but finish the login: enter the code from its app, or, the first time, set up the app by scanning a
 QR code and confirming one code. Lost phone: a national administrator deletes the account's TOTP
 device in the admin, and the next login sets up a new one.
+
+The secret shown during setup belongs to the session that shows it. An initial password travels to
+a new user somehow; whoever else knows it and opens the setup page first must not keep a secret
+that the user later confirms. So each session gets its own unconfirmed device, and creating it
+discards every unconfirmed device of the account made before (by an earlier or another session).
+Confirming one discards the rest: only the confirmed secret ever passes the second factor.
 """
 
 import base64
@@ -14,23 +20,34 @@ import django_otp
 from django import forms
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
+from django.db import transaction
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.qr import write_qrcode_image
 
+from accounts.access import sees_restricted_numbers
+
+# The session's own unconfirmed device during setup (its primary key).
+SETUP_DEVICE = "two_factor_setup_device"
+
 
 def requires_second_factor(user):
-    """Return True when `user` must pass a second factor: the setting is on and the account can edit."""
+    """Return True when `user` must pass a second factor.
+
+    The setting is on and the account can edit (staff) or sees numbers for authorities only
+    (national readers too). Costs a permission query once per request for other accounts.
+    """
     return bool(
         settings.REGISTRY_REQUIRE_2FA
         and user.is_authenticated
         and user.is_active
-        and (user.is_staff or user.is_superuser)
+        and (user.is_staff or user.is_superuser or sees_restricted_numbers(user))
     )
 
 
@@ -63,6 +80,7 @@ class RequireTwoFactorMiddleware:
             reverse("accounts:two-factor-verify"),
             reverse("accounts:two-factor-setup"),
             reverse("admin:logout"),
+            reverse("logout"),
             reverse("healthz"),
             reverse("set_language"),
         }
@@ -105,11 +123,13 @@ def _next_url(request):
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return candidate
-    return reverse("admin:index")
+    # Readers do not use the admin: they came to log in to the national list.
+    return reverse("admin:index") if request.user.is_staff else resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
 def _finish_login(request, device):
     """Mark this session as having passed the second factor, under a new session key."""
+    request.session.pop(SETUP_DEVICE, None)
     request.session.cycle_key()
     django_otp.login(request, device)
     return redirect(_next_url(request))
@@ -140,24 +160,65 @@ def verify(request):
     return render(request, "accounts/two_factor_verify.html", _page_context(request, form=form))
 
 
+def _session_device(request):
+    """Return (this session's unconfirmed device, whether it was made just now).
+
+    A session without one, or whose device has been discarded (another session started setup
+    since), gets a new device with a new secret; every other unconfirmed device of the account goes.
+    """
+    user = request.user
+    key = request.session.get(SETUP_DEVICE)
+    device = TOTPDevice.objects.filter(user=user, confirmed=False, pk=key).first() if key else None
+    if device is not None:
+        return device, False
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        device = TOTPDevice.objects.create(user=user, name=str(_("Authenticator app")), confirmed=False)
+    request.session[SETUP_DEVICE] = device.pk
+    return device, True
+
+
+def _confirm(device):
+    """Confirm `device` and discard the account's other unconfirmed devices; False when it is too late.
+
+    Too late: another session confirmed a device first, or started setup again (`device` is gone).
+    """
+    with transaction.atomic():
+        # One confirmation at a time per account: two sessions confirming at once would leave two apps.
+        get_user_model().objects.select_for_update().filter(pk=device.user_id).first()
+        if confirmed_device(device.user) is not None:
+            return False
+        if not TOTPDevice.objects.filter(pk=device.pk, confirmed=False).update(confirmed=True):
+            return False
+        TOTPDevice.objects.filter(user_id=device.user_id, confirmed=False).delete()
+    device.confirmed = True
+    return True
+
+
+def _to_verify(request):
+    return redirect(f"{reverse('accounts:two-factor-verify')}?{urlencode({'next': _next_url(request)})}")
+
+
 @login_required
 def setup(request):
-    """Set up an authenticator app: show its secret as a QR code and as text, and confirm one code from it."""
+    """Set up an authenticator app: show this session's secret as a QR code and as text, and confirm one code."""
     if confirmed_device(request.user) is not None:
         # Replacing a device is an administrator's job; otherwise a stolen password could swap the phone.
-        return redirect(f"{reverse('accounts:two-factor-verify')}?{urlencode({'next': _next_url(request)})}")
-    device = TOTPDevice.objects.filter(user=request.user, confirmed=False).order_by("pk").first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=request.user, name=str(_("Authenticator app")), confirmed=False)
-    form = TokenForm(request.POST or None, device=device)
+        return _to_verify(request)
+    had_device = SETUP_DEVICE in request.session
+    device, is_new = _session_device(request)
+    # A code typed for a secret that was discarded meanwhile is not checked against the new one.
+    restarted = is_new and had_device
+    form = TokenForm(None if restarted else request.POST or None, device=device)
     if form.is_valid():
-        device.confirmed = True
-        device.save(update_fields=["confirmed"])
+        if not _confirm(device):
+            return _to_verify(request)
         return _finish_login(request, device)
     secret = base64.b32encode(device.bin_key).decode("ascii")
     context = _page_context(
         request,
         form=form,
+        restarted=restarted,
         qr_code=_qr_data_uri(device.config_url),
         secret=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
     )

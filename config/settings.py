@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "config.middleware.RejectNullCharactersMiddleware",
+    "config.middleware.RejectRegexLookupsMiddleware",
     # Anonymous visitors get the list's pages whole from the shared cache, before sessions and auth.
     "registry.page_cache.SharedPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -143,6 +144,11 @@ STORAGES = {
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
 IMPORT_EXPORT_USE_TRANSACTIONS = True
+# Each part (XML file) inside an uploaded .xlsx or .ods may unpack to at most this many megabytes: parsing
+# is what costs time and memory, and a contact list needs a fraction of it (imports/sheets.py).
+IMPORT_MAX_XML_PART_BYTES = env_int("REGISTRY_IMPORT_MAX_XML_PART_MB", default=20) * 1024 * 1024
+if IMPORT_MAX_XML_PART_BYTES < 1:
+    raise ImproperlyConfigured("REGISTRY_IMPORT_MAX_XML_PART_MB must be 1 or more.")
 
 # Phone numbers: Norwegian unless written with a country code (border doctors have Swedish mobiles).
 PHONENUMBER_DEFAULT_REGION = "NO"
@@ -264,7 +270,7 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-# --- Login ---
+# --- Login (accounts/login_security.py) ---
 # Failed logins are counted per account and address together, so that one attacker cannot lock a
 # colleague out from elsewhere; after AXES_FAILURE_LIMIT failures that pair waits AXES_COOLOFF_TIME.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -273,10 +279,24 @@ AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("DJANGO_LOGIN_COOLOFF_MIN
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 AXES_LOCKOUT_CALLABLE = "accounts.login_security.lockout_response"
-# The client address; X-Forwarded-For counts only behind as many proxies as DJANGO_TRUSTED_PROXY_COUNT says.
+# The client address (IPv6 by its /64); X-Forwarded-For counts only behind as many proxies as
+# DJANGO_TRUSTED_PROXY_COUNT says.
 AXES_CLIENT_IP_CALLABLE = "accounts.login_security.client_ip"
+# And per account from all addresses together: this many failures within the window pause its logins
+# until the oldest of them leaves the window. The handler counts axes' failure log (one row per failure).
+LOGIN_ACCOUNT_FAILURE_LIMIT = env_int("DJANGO_LOGIN_ACCOUNT_FAILURE_LIMIT", default=20)
+LOGIN_ACCOUNT_FAILURE_WINDOW = datetime.timedelta(minutes=env_int("DJANGO_LOGIN_ACCOUNT_WINDOW_MINUTES", default=60))
+if LOGIN_ACCOUNT_FAILURE_LIMIT < 1 or LOGIN_ACCOUNT_FAILURE_WINDOW < datetime.timedelta(minutes=1):
+    raise ImproperlyConfigured(
+        "DJANGO_LOGIN_ACCOUNT_FAILURE_LIMIT and DJANGO_LOGIN_ACCOUNT_WINDOW_MINUTES must be 1 or more."
+    )
+AXES_HANDLER = "accounts.login_security.LoginFailureHandler"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
 
 # Every account that can edit must pass a second factor (TOTP) before it reaches the admin.
 REGISTRY_REQUIRE_2FA = env_bool("REGISTRY_REQUIRE_2FA", default=True)
 OTP_TOTP_ISSUER = "Kommuneoverlegeregisteret"
+# Nobody reads another account's TOTP key in the admin (its key field and QR code pages are closed):
+# a lost phone means deleting the device, and its owner sets up a new one.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True

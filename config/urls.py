@@ -6,6 +6,9 @@ from django.views.i18n import set_language
 
 from config.views import healthz
 
+# An address nobody serves: the API answers in JSON, the site with its own page.
+handler404 = "config.views.not_found"
+
 urlpatterns = [
     # Choosing a language changes nothing but a cookie, so the form needs no CSRF token: without one the
     # pages of anonymous visitors are the same for everybody and can be served from the shared cache.

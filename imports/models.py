@@ -86,6 +86,8 @@ class PendingImport(models.Model):
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     # The rows as the preview read them, so that the confirm does not parse the file a second time.
     sheet = models.JSONField(_("rows"), null=True, blank=True, editable=False)
+    # Why the file could not be read, so that reloading the preview does not parse it again.
+    read_error = models.TextField(_("read error"), blank=True, editable=False)
     log = models.ForeignKey(
         ImportLog, verbose_name=_("import"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )

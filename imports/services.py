@@ -109,6 +109,7 @@ class ImportReport:
     dry_run: bool
     file_format: str = ""
     error: str = ""  # the file as a whole could not be imported
+    unreadable: bool = False  # the error is that the file could not be read at all
     rows: list = field(default_factory=list)
     notices: list = field(default_factory=list)
     missing: list = field(default_factory=list)
@@ -262,7 +263,11 @@ def _import(
 ):
     clear_caches()
     if sheet is None:
-        sheet = read_sheet(data, file_name)
+        try:
+            sheet = read_sheet(data, file_name)
+        except SheetError:
+            report.unreadable = True
+            raise
     report.sheet = sheet
     report.file_format = sheet.format
     try:
@@ -514,19 +519,33 @@ def sheet_from_json(stored):
     return Sheet(format=stored["format"], sheet_name=stored["name"], rows=[(n, cells) for n, cells in stored["rows"]])
 
 
+def _unreadable_report(pending, *, dry_run):
+    return ImportReport(file_name=pending.file_name, dry_run=dry_run, error=pending.read_error, unreadable=True)
+
+
 def preview_pending(*, pending, user):
-    """Return the dry-run report of `pending`, keeping its rows with it: the confirm reads those, not the file."""
+    """Return the dry-run report of `pending`, keeping its rows with it: the confirm reads those, not the file.
+
+    A file that could not be read keeps the reason instead, and is not parsed again.
+    """
+    if pending.read_error:
+        return _unreadable_report(pending, dry_run=True)
     stored = sheet_from_json(pending.sheet) if pending.sheet else None
     report = run_import(data=bytes(pending.data), sheet=stored, file_name=pending.file_name, user=user)
     if stored is None and report.sheet is not None:
         pending.sheet = sheet_to_json(report.sheet)
         pending.save(update_fields=["sheet"])
+    elif report.unreadable:
+        pending.read_error = report.error
+        pending.save(update_fields=["read_error"])
     return report
 
 
 def confirm_import(*, pending, user, skip_invalid, end_missing, accept_no_phones=False, expected_digest=None):
     """Run the confirmed import of `pending`, if its plan is still `expected_digest` (the one previewed);
     delete the upload; keep the rejected rows for download if any."""
+    if pending.read_error:
+        return _unreadable_report(pending, dry_run=False)
     report = run_import(
         sheet=sheet_from_json(pending.sheet) if pending.sheet else None,
         data=bytes(pending.data),

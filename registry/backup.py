@@ -1,29 +1,49 @@
-"""Back up the whole registry to one JSON file, and restore it into an empty database.
+"""Back up the registry to one JSON file, and restore it into an empty database.
 
 Why Django's serializers and not pg_dump: the file restores into any database `migrate` made with
 the same code, PostgreSQL or the embedded SQLite (moving a trial on SQLite into production works);
 it needs no PostgreSQL client tools of the server's exact version on the app server; and it is
 checked against the database's migrations before anything is written.
 
-Everything is kept with its primary key — entries, history (django-simple-history), users, groups,
-object permissions (django-guardian), TOTP devices, the admin log and login records — so that
-references between them, also the loose ones in history rows, stay exact. Only the content types
-and permissions that `migrate` creates by itself are referred to by natural key
-(("registry", "municipality"); ("change_municipality", "registry", "municipality")), because their
-ids differ from one database to the next. Sessions are left out: everyone logs in again.
+What a backup holds, and all a restore loads (`is_kept`): the registry's own tables and the
+accounts it owns, each row with its primary key so that references between them, also the loose
+ones in history rows, stay exact:
+
+- every model of the apps in KEPT_APPS: `registry` (entries, history, reforms), `imports` (the
+  import log and pending uploads), `accounts` (the offices' editors groups and their object
+  permissions on municipalities) and `otp_totp` (second-factor devices: without them every account
+  would set up a new app after a restore, and whoever logs in first with a password would choose it);
+- from Django's `auth`: users, groups, and which groups and permissions each holds (KEPT_AUTH_MODELS).
+
+A new model in one of those apps is kept automatically. Left out, and emptied by a restore: sessions
+(everyone logs in again), the admin's own action log (the registry's history is in `registry`),
+axes' login records, and guardian's generic object permissions (the registry grants through the
+direct tables in `accounts`). Content types and permissions are created by `migrate` in every
+database; rows refer to them by natural key (("registry", "municipality");
+("change_municipality", "registry", "municipality")), because their ids differ between databases.
+
+The file ends with a SHA-256 checksum of its header and rows, and `restore` refuses a file whose
+checksum does not match or that holds rows of any other model, naming them. The checksum catches
+damage and hand edits; it is no signature (whoever can write the file can compute a new one), so a
+backup is kept like the database itself: it holds password hashes and second-factor keys. `backup`
+creates its file readable by its owner only.
 """
 
+import contextlib
 import datetime
 import gzip
+import hashlib
+import io
 import json
+import os
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
-from django.contrib.sessions.models import Session
 from django.core import serializers
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.management import call_command
@@ -39,10 +59,21 @@ from django.utils.translation import gettext as _
 from registry.models import Appointment, Phone, Physician
 
 FORMAT = "kommuneoverlegeregisteret-backup"
-VERSION = 1
+# 2: only the kept models, and a checksum at the end.
+VERSION = 2
 # Recreated by `migrate` in every database; referred to by natural key instead of copied.
 CREATED_BY_MIGRATE = (ContentType, Permission)
-NOT_KEPT = (*CREATED_BY_MIGRATE, Session)
+# Every model of these apps is backed up and restored (see the module docstring).
+KEPT_APPS = ("registry", "imports", "accounts", "otp_totp")
+# From Django's auth app: users, groups, and what each holds (the many-to-many tables).
+KEPT_AUTH_MODELS = (
+    "auth.user",
+    "auth.group",
+    "auth.user_groups",
+    "auth.user_user_permissions",
+    "auth.group_permissions",
+)
+BATCH = 2000
 
 
 class BackupError(Exception):
@@ -83,13 +114,26 @@ class _Serializer(JSONSerializer):
         """Left out: the rows of every many-to-many table are backed up as a model of their own, ids and all."""
 
 
+def is_kept(model):
+    """Return True when the backup holds `model`'s rows and a restore may load them."""
+    meta = model._meta
+    return (
+        meta.managed
+        and not meta.proxy
+        and model not in CREATED_BY_MIGRATE
+        and (meta.app_label in KEPT_APPS or meta.label_lower in KEPT_AUTH_MODELS)
+    )
+
+
+def _tables():
+    """Every model with a table of its own, many-to-many tables included."""
+    models = apps.get_models(include_auto_created=True)
+    return [model for model in models if model._meta.managed and not model._meta.proxy]
+
+
 def backed_up_models():
     """Every model whose rows the backup holds, those others depend on first, many-to-many tables last."""
-    models = [
-        model
-        for model in apps.get_models(include_auto_created=True)
-        if model._meta.managed and not model._meta.proxy and model not in NOT_KEPT
-    ]
+    models = [model for model in _tables() if is_kept(model)]
     by_app = {}
     for model in models:
         if not model._meta.auto_created:
@@ -107,11 +151,56 @@ def _open(path, mode):
     return gzip.open(path, mode + "t", encoding="utf-8") if path.suffix == ".gz" else path.open(mode, encoding="utf-8")
 
 
+@contextlib.contextmanager
+def _private_writer(path):
+    """Yield a text stream that becomes `path` (gzip when it ends in .gz) once complete, readable by its owner only.
+
+    Written to a temporary file beside it (created 0600, whatever the umask) and renamed at the end,
+    so a failed backup never leaves half a file under the name of a good one.
+    """
+    path = Path(path)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with contextlib.ExitStack() as stack:
+            raw = stack.enter_context(os.fdopen(descriptor, "wb"))
+            if path.suffix == ".gz":
+                raw = stack.enter_context(gzip.GzipFile(filename=path.stem, mode="wb", fileobj=raw))
+            yield stack.enter_context(io.TextIOWrapper(raw, encoding="utf-8"))
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _canonical(value):
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def checksum(header, objects):
+    """Return the SHA-256 (hex) of a backup's header (without the checksum) and rows, as `backup` writes it."""
+    digest = hashlib.sha256(_canonical(header) + b"\n")
+    for obj in objects:
+        digest.update(_canonical(obj) + b"\n")
+    return digest.hexdigest()
+
+
+def _batches(queryset):
+    batch = []
+    for row in queryset.iterator(chunk_size=BATCH):
+        batch.append(row)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def write_backup(path):
-    """Write the whole registry to `path` (gzip-compressed when it ends in .gz); return {model label: rows}."""
+    """Write the registry to `path` (gzip-compressed when it ends in .gz, mode 0600); return {model label: rows}."""
     counts = {}
     outermost = not connection.in_atomic_block
-    with transaction.atomic(), _open(path, "w") as out:
+    with transaction.atomic(), _private_writer(path) as out:
         if outermost and connection.vendor == "postgresql":
             # Every table read as of one moment, even while people keep editing.
             with connection.cursor() as cursor:
@@ -123,20 +212,21 @@ def write_backup(path):
             "created_at": timezone.now().isoformat(),
             "migrations": applied_migrations(),
         }
+        digest = hashlib.sha256(_canonical(header) + b"\n")
         out.write(json.dumps(header, ensure_ascii=False)[:-1] + ', "objects": [\n')
         first = True
         for model in backed_up_models():
             queryset = model._base_manager.order_by("pk")
-            counts[model._meta.label] = queryset.count()
-            if not counts[model._meta.label]:
-                continue
-            chunk = serializer.serialize(
-                queryset.iterator(chunk_size=2000), indent=None, ensure_ascii=False, cls=_ExactEncoder
-            )
-            body = chunk.strip()[1:-1].strip()
-            out.write(("" if first else ",\n") + body)
-            first = False
-        out.write("\n]}\n")
+            counts[model._meta.label] = 0
+            for batch in _batches(queryset):
+                # Read back as the restore will read it, so that both hash the same values.
+                objects = json.loads(serializer.serialize(batch, ensure_ascii=False, cls=_ExactEncoder))
+                for obj in objects:
+                    digest.update(_canonical(obj) + b"\n")
+                    out.write(("" if first else ",\n") + json.dumps(obj, ensure_ascii=False))
+                    first = False
+                counts[model._meta.label] += len(objects)
+        out.write(f'\n], "sha256": "{digest.hexdigest()}"}}\n')
     return counts
 
 
@@ -158,7 +248,33 @@ def read_backup(path):
             _("%(path)s has backup format %(found)s; this version of the registry reads format %(expected)s.")
             % {"path": path, "found": data.get("version"), "expected": VERSION}
         )
+    header = {key: value for key, value in data.items() if key not in ("objects", "sha256")}
+    if data.get("sha256") != checksum(header, data["objects"]):
+        raise BackupError(
+            _(
+                "%(path)s has been changed or damaged since `manage.py backup` wrote it (its checksum does not "
+                "match), so nothing was restored. Restore an untouched copy of the backup."
+            )
+            % {"path": path}
+        )
+    _check_models(path, data["objects"])
     return data
+
+
+def _check_models(path, objects):
+    """Refuse a backup holding rows of any model a restore does not load, naming them and their row counts."""
+    kept = {model._meta.label_lower for model in backed_up_models()}
+    found = Counter(obj.get("model") if isinstance(obj, dict) else None for obj in objects)
+    others = sorted((str(label), count) for label, count in found.items() if label not in kept)
+    if others:
+        raise BackupError(
+            _(
+                "%(path)s holds rows a restore does not load, so nothing was restored: %(models)s. A backup holds "
+                "only the registry's entries and history, imports, users, groups, office permissions and "
+                "second-factor devices; make one with `manage.py backup`."
+            )
+            % {"path": path, "models": ", ".join(f"{label} ({count})" for label, count in others)}
+        )
 
 
 def _check_migrations(backup):
@@ -193,8 +309,12 @@ def existing_content():
 
 
 def _flush_tables():
-    """Empty every table the backup fills, the reference data `migrate` loaded included."""
-    tables = {model._meta.db_table for model in backed_up_models()} | {Session._meta.db_table}
+    """Empty every table but those `migrate` fills for itself: the backup's, the reference data and the rest.
+
+    Sessions, the admin's log, login records and guardian's generic grants refer to the users being
+    replaced, so they go too.
+    """
+    tables = {model._meta.db_table for model in _tables() if model not in CREATED_BY_MIGRATE}
     existing = set(connection.introspection.table_names())
     statements = connection.ops.sql_flush(no_style(), sorted(tables & existing), reset_sequences=True)
     with connection.cursor() as cursor:

@@ -2,6 +2,7 @@
 
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -62,3 +63,14 @@ def test_production_defaults_are_safe():
 
     assert settings.LANGUAGE_CODE == "nb" and settings.TIME_ZONE == "Europe/Oslo" and settings.USE_TZ
     assert "*" not in settings.ALLOWED_HOSTS
+
+
+def test_every_test_file_security_md_names_exists():
+    # SECURITY.md names each file by its full path the first time, then by its name within that folder.
+    text = (ROOT / "SECURITY.md").read_text()
+    named, folder = [], None
+    for name in re.findall(r"`((?:tests/[\w/]+/)?test_\w+\.py)`", text):
+        if "/" in name:
+            folder, name = name.rsplit("/", 1)
+        named.append(ROOT / folder / name)
+    assert len(named) > 15 and [path for path in named if not path.exists()] == []

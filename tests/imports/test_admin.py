@@ -2,6 +2,7 @@
 
 import datetime
 import io
+import zipfile
 
 import openpyxl
 import pytest
@@ -9,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from imports import services
 from imports.models import ImportLog, PendingImport
 from registry.models import Appointment, Physician
 from registry.phones import parse_phone
@@ -307,3 +309,44 @@ def test_the_confirm_imports_the_rows_the_preview_read_without_parsing_the_file_
     confirm(editor, pending, {})
 
     assert Physician.objects.filter(name="Lise Ny").exists() and PendingImport.objects.count() == 0
+
+
+def with_broken_sheet(data):
+    """Return the .xlsx `data` with its worksheet cut off mid-way: the zip is sound, the XML is not."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for entry in source.infolist():
+            content = source.read(entry.filename)
+            archive.writestr(entry, content[:120] if entry.filename == "xl/worksheets/sheet1.xml" else content)
+    return out.getvalue()
+
+
+def test_a_file_that_cannot_be_read_is_parsed_once_however_often_its_preview_is_loaded(editor, monkeypatch):
+    reads = []
+    real_read = services.read_sheet
+    monkeypatch.setattr(services, "read_sheet", lambda *args: reads.append(1) or real_read(*args))
+    response = upload(editor, with_broken_sheet(xlsx_bytes([["Kommune", "Lege"], ["Grong", "Ida"]])), "k.xlsx")
+    pk = response["Location"].rstrip("/").rsplit("/", 1)[-1]
+
+    pages = [editor.get(response["Location"]) for _ in range(3)]
+    rejects = editor.get(url("rejects", pk))
+    confirm = editor.post(url("confirm", pk), {"sha256": PendingImport.objects.get(pk=pk).sha256})
+
+    assert len(reads) == 1
+    assert all(page.status_code == 200 and "The file is damaged" in page.content.decode() for page in pages)
+    assert rejects.status_code == 404
+    assert confirm.status_code == 200 and "The file is damaged" in confirm.content.decode()
+    assert PendingImport.objects.get(pk=pk).read_error.startswith("The file is damaged")
+
+
+def test_a_file_with_a_part_over_the_limit_is_refused_at_upload_in_norwegian(client, editor_trondelag, settings):
+    settings.IMPORT_MAX_XML_PART_BYTES = 64 * 1024
+    client.force_login(editor_trondelag)
+    rows = [["Kommune", "Lege"]] + [[f"Kommune {n}", f"Lege {n}"] for n in range(5000)]
+
+    response = upload(client, xlsx_bytes(rows), name="kontakter.xlsx")
+
+    body = response.content.decode()
+    assert response.status_code == 200 and "pakkes ut til" in body and "hver del kan være på høyst 0,1 MB" in body
+    assert PendingImport.objects.count() == 0

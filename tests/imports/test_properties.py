@@ -84,7 +84,8 @@ def test_any_cells_give_a_report_and_never_a_partial_write(superuser, today, hea
     report = run_import(data=data, file_name="arket." + kind[:4].rstrip(";,"), user=superuser, dry_run=False)
 
     assert sum(report.counts.values()) == len(report.rows)
-    if report.has_errors:
+    if report.has_errors or report.no_phone_columns:
+        # A sheet with no phone column waits for the importer's yes, which this run did not give.
         assert not report.saved and registry_size() == before
     else:
         assert report.saved

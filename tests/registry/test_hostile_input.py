@@ -43,6 +43,8 @@ def entries():
 @example(model=Phone, query={"o": "-1.99.x"})
 @example(model=Physician, query={"password__startswith": "pbkdf2"})
 @example(model=Municipality, query={"p": "-1", "all": ""})
+@example(model=Municipality, query={"number__regex": "\\"})
+@example(model=Phone, query={"number__iregex": "("})
 def test_no_query_string_gives_a_changelist_500(admin_client, entries, model, query):
     url = reverse(f"admin:registry_{model._meta.model_name}_changelist")
     response = admin_client.get(url, query)
@@ -87,3 +89,18 @@ def test_markup_in_names_and_notes_is_escaped_on_every_admin_page(admin_client, 
         assert "<script>alert" not in body and "<img src=x" not in body, url
     changelist = admin_client.get(reverse("admin:registry_appointment_changelist")).content.decode()
     assert "&lt;script&gt;alert(&#x27;xss&#x27;)&lt;/script&gt;" in changelist
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/registry/municipality/?number__regex=%5C",
+        "/admin/registry/county/?name__iregex=(",
+        "/admin/auth/user/?username__regex=%5C",
+        "/admin/axes/accessattempt/?username__regex=*",
+    ],
+)
+def test_a_regular_expression_lookup_in_an_admin_address_gets_the_400_page(admin_client, url):
+    # The admin would run it in the database: PostgreSQL refuses an invalid one, which was a 500.
+    response = admin_client.get(url, headers={"Accept-Language": "nb"})
+    assert response.status_code == 400 and "Forespørselen kunne ikke forstås" in response.content.decode()

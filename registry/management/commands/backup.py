@@ -6,8 +6,9 @@ from registry.backup import BackupError, write_backup
 
 class Command(BaseCommand):
     help = (
-        "Write the whole registry (entries, history, users, groups, permissions, two-factor devices) to FILE "
-        "(JSON; gzip when FILE ends in .gz). Restore it with `manage.py restore FILE`."
+        "Write the registry (entries, history, imports, users, groups, office permissions, two-factor devices) "
+        "to FILE (JSON with a checksum; gzip when FILE ends in .gz), readable by its owner only: it holds "
+        "password hashes and second-factor keys. Restore it with `manage.py restore FILE`."
     )
 
     def add_arguments(self, parser):

@@ -8,7 +8,8 @@ from registry.services import restore_backup
 class Command(BaseCommand):
     help = (
         "Restore a backup made by `manage.py backup` into an empty database migrated by the same version of "
-        "the registry. Refuses a database that holds users or entries unless --force (which replaces them)."
+        "the registry. Refuses a file whose checksum does not match or that holds anything but the registry's "
+        "own tables and accounts, and a database that holds users or entries unless --force (which replaces them)."
     )
 
     def add_arguments(self, parser):
