@@ -16,13 +16,27 @@ Who edits what (README, "Who edits what"):
 """
 
 from django.conf import settings
+from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 from guardian.shortcuts import get_objects_for_user
 
 from accounts.roles import NATIONAL_ADMINS, OFFICE_PERMISSION
-from registry.models import Appointment, County, CountyGovernor, FormerNumber, Municipality, Phone, Physician
+from registry.models import (
+    Appointment,
+    Arrangement,
+    County,
+    CountyGovernor,
+    District,
+    FormerNumber,
+    FunctionContact,
+    Legevakt,
+    Membership,
+    Municipality,
+    Phone,
+    Physician,
+)
 
 RESTRICTED_NUMBERS_PERMISSION = "registry.view_authorities_only"
 
@@ -35,9 +49,21 @@ def sees_restricted_numbers(user):
     """Return True when `user` may see phone numbers marked "authorities only".
 
     National readers, editors and administrators hold the permission through their groups;
-    anonymous visitors never do.
+    anonymous visitors never do. One query, remembered on the user for the request: user.has_perm()
+    reads the user's and the groups' permissions in two, and the national list has a budget of ten.
     """
-    return _active(user) and user.has_perm(RESTRICTED_NUMBERS_PERMISSION)
+    if not _active(user):
+        return False
+    cached = getattr(user, "_registry_sees_restricted", None)
+    if cached is None:
+        app_label, codename = RESTRICTED_NUMBERS_PERMISSION.split(".")
+        cached = user.is_superuser or (
+            Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+            .filter(Q(user=user) | Q(group__user=user))
+            .exists()
+        )
+        user._registry_sees_restricted = cached
+    return cached
 
 
 def may_view_list(user):
@@ -109,6 +135,10 @@ def editable(model, user, queryset=None):
     return queryset.kept_by(offices_for(user))
 
 
+def editable_arrangements(user):
+    return editable(Arrangement, user)
+
+
 def editable_physicians(user):
     return editable(Physician, user)
 
@@ -153,16 +183,25 @@ def kept_by_text(offices):
 
 def _owners(obj):
     """[(model, pk)] of the rows whose office keeps `obj` as it would be saved (new rows included)."""
-    if isinstance(obj, Appointment):
-        return [(Municipality, obj.municipality_id)]
+    if isinstance(obj, (Appointment, FunctionContact)):
+        if obj.district_id:
+            return [(District, obj.district_id)]
+        if obj.municipality_id:
+            return [(Municipality, obj.municipality_id)]
+        return [(Arrangement, obj.arrangement_id)]
     if isinstance(obj, Phone):
         if obj.physician_id:
             return [(Physician, obj.physician_id)]
-        if obj.appointment_id:
-            return [(Appointment, obj.appointment_id)]
+        return [(Appointment, obj.appointment_id)]
+    if isinstance(obj, Membership):
+        # A municipality joins an arrangement by its own office's hand.
         return [(Municipality, obj.municipality_id)]
-    if isinstance(obj, Physician):
-        return []  # a new person is registered by the user's office; a stored one is checked as stored
+    if isinstance(obj, District):
+        return [(Municipality, obj.municipality_id)]
+    if isinstance(obj, (Physician, Arrangement, Legevakt)):
+        # A new one is registered by the user; a stored one is checked as stored. An arrangement is kept
+        # through its members, a legevakt through the municipalities it serves (see registry.services).
+        return []
     return [(type(obj), obj.pk)]
 
 

@@ -15,7 +15,17 @@ from django.urls import path
 from django.utils.translation import gettext as _
 
 from accounts.access import editable, is_national_admin, outside_region
-from registry.models import Appointment, County, CountyGovernor, FormerNumber, Municipality, Phone, Physician
+from registry.models import (
+    Appointment,
+    Arrangement,
+    County,
+    CountyGovernor,
+    District,
+    FormerNumber,
+    Municipality,
+    Phone,
+    Physician,
+)
 
 # Page size of the deleted entries list; older deletions are reached through the history of a known id.
 DELETED_PAGE_SIZE = 200
@@ -41,7 +51,7 @@ def selectable(db_field, user):
     given by their exact HPR number in the appointment form (registry.admin.AppointmentForm).
     """
     target = db_field.remote_field.model
-    if target in (Municipality, Appointment, Physician, Phone):
+    if target in (Municipality, Appointment, Physician, Phone, District, Arrangement):
         return editable(target, user)
     return None
 
@@ -53,6 +63,14 @@ class ScopedFormfieldsMixin:
             if queryset is not None:
                 kwargs["queryset"] = queryset
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        # The municipalities a legevakt serves: an office picks among its own (successors: national only).
+        if "queryset" not in kwargs and not sees_all_regions(request.user):
+            queryset = selectable(db_field, request.user)
+            if queryset is not None:
+                kwargs["queryset"] = queryset
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 class ScopedInlineMixin(ScopedFormfieldsMixin):

@@ -14,7 +14,20 @@ EDITORS_PREFIX = "Redaktører: "
 # The object permission an office's editors group holds on its own office (registry.CountyGovernor).
 OFFICE_PERMISSION = "edit_region"
 
-REGISTRY_MODELS = ("countygovernor", "county", "municipality", "physician", "appointment", "phone")
+REGISTRY_MODELS = (
+    "countygovernor",
+    "county",
+    "municipality",
+    "formernumber",
+    "district",
+    "arrangement",
+    "membership",
+    "physician",
+    "appointment",
+    "phone",
+    "functioncontact",
+    "legevakt",
+)
 
 # Spreadsheet import and export (the imports app); which rows an import may touch is still the region.
 IMPORT_EXPORT_PERMISSIONS = [
@@ -29,9 +42,11 @@ EDITOR_PERMISSIONS = [
     ("registry", "view_formernumber"),
     ("registry", "view_municipality"),
     ("registry", "change_municipality"),
+    ("registry", "view_district"),
+    ("registry", "change_district"),
     *[
         ("registry", f"{action}_{model}")
-        for model in ("physician", "appointment", "phone")
+        for model in ("physician", "appointment", "phone", "functioncontact", "arrangement", "membership", "legevakt")
         for action in ("view", "add", "change", "delete")
     ],
     ("registry", "view_authorities_only"),

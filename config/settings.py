@@ -191,6 +191,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["registry.api.permissions.ListAccess"],
+    # One name for each choice set the API uses in several places.
+    "ENUM_NAME_OVERRIDES": {"RoleEnum": "registry.models.Role", "ContactKindEnum": "registry.models.ContactKind"},
 }
 
 # Several app servers need one shared cache (for the public list's caching); REDIS_URL gives it.

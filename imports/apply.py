@@ -8,18 +8,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from imports.planning import (
-    ADD_FUNCTION_PHONE,
+    ADD_FUNCTION_CONTACT,
     ADD_PHONE,
     APPOINT,
     CHANGE_APPOINTMENT,
+    CHANGE_FUNCTION_CONTACT,
     CHANGE_PHONE,
     CHANGE_PHYSICIAN,
     CREATE_PHYSICIAN,
     END_APPOINTMENT,
-    SET_ROLE_EMAIL,
 )
 from registry import services
-from registry.models import Appointment, Municipality, Phone, Physician, Visibility
+from registry.models import Appointment, FunctionContact, Phone, Physician, Visibility, default_visibility
 
 
 def _by_action(operations):
@@ -102,26 +102,27 @@ def apply_plan(operations, *, by, reason):
             )
             for op in grouped.get(ADD_PHONE, [])
         ]
-        phones += [
-            services.build(
-                Phone,
-                municipality_id=op.target.municipality.pk,
-                number=op.target.number,
-                note=op.target.note,
-                kind=op.target.kind,
-                visibility=Visibility.PUBLIC,
-            )
-            for op in grouped.get(ADD_FUNCTION_PHONE, [])
-        ]
         services.add_phones(phones, **write)
         phone_notes = [op for op in grouped.get(CHANGE_PHONE, []) if op.target.pk is not None]
         if phone_notes:
             rows, fields = _changed(Phone, phone_notes)
             services.change_phones(rows, fields, **write)
 
-        mailboxes = grouped.get(SET_ROLE_EMAIL, [])
-        if mailboxes:
-            rows = Municipality.objects.in_bulk([op.target.pk for op in mailboxes])
-            for op in mailboxes:
-                rows[op.target.pk].role_email = op.new
-            services.change_municipalities(list(rows.values()), ["role_email"], **write)
+        contacts = [
+            services.build(
+                FunctionContact,
+                municipality_id=op.target.municipality.pk,
+                kind=op.target.kind,
+                role=op.target.role,
+                email=op.target.email,
+                number=op.target.number,
+                opening_hours=op.target.opening_hours,
+                visibility=default_visibility(op.target.kind),
+            )
+            for op in grouped.get(ADD_FUNCTION_CONTACT, [])
+        ]
+        services.add_function_contacts(contacts, **write)
+        changed_contacts = [op for op in grouped.get(CHANGE_FUNCTION_CONTACT, []) if op.target.pk is not None]
+        if changed_contacts:
+            rows, fields = _changed(FunctionContact, changed_contacts)
+            services.change_function_contacts(rows, fields, **write)

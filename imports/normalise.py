@@ -106,6 +106,7 @@ class Column:
     index: int
     header: str
     kind: str = ""  # for a phone column: the PhoneKind its header's words say, "" when they say none
+    role: str = ""  # for a function mailbox column: the role it is for ("Rollepostkasse smittevern")
 
     @functools.cached_property
     def letter(self):
@@ -185,7 +186,7 @@ def find_layout(rows):
                 if header_key(text) and header_key(text) not in IGNORED_HEADERS:
                     layout.unknown.append(Column(index, text))
                 continue
-            column = Column(index, text, meaning.kind)
+            column = Column(index, text, meaning.kind, meaning.role)
             if meaning.key in layout.columns and meaning.key not in MULTI_COLUMNS:
                 layout.duplicates.append((column, layout.columns[meaning.key][0]))
                 continue

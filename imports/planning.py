@@ -43,7 +43,17 @@ from imports.normalise import (
     name_key,
     person_column,
 )
-from registry.models import Appointment, FormerNumber, Municipality, Phone, PhoneKind, Physician, Role
+from registry.models import (
+    Appointment,
+    ContactKind,
+    FormerNumber,
+    FunctionContact,
+    Municipality,
+    Phone,
+    PhoneKind,
+    Physician,
+    Role,
+)
 
 ROLE_SLOTS = PERSON_ROLES
 
@@ -79,6 +89,14 @@ class AppointmentRecord:
         self.hpr_confirmation = None
 
 
+class FunctionContactRecord:
+    __slots__ = ("pk", "municipality", "kind", "role", "email", "e164", "number", "opening_hours")
+
+    def __init__(self, pk, municipality, kind, role, *, email="", e164="", number=None, opening_hours=""):
+        self.pk, self.municipality, self.kind, self.role = pk, municipality, kind, role
+        self.email, self.e164, self.number, self.opening_hours = email, e164, number, opening_hours
+
+
 class PhoneRecord:
     __slots__ = ("pk", "physician", "municipality", "e164", "number", "note", "kind")
 
@@ -96,8 +114,8 @@ CHANGE_APPOINTMENT = "change_appointment"
 END_APPOINTMENT = "end_appointment"
 ADD_PHONE = "add_phone"
 CHANGE_PHONE = "change_phone"
-SET_ROLE_EMAIL = "set_role_email"
-ADD_FUNCTION_PHONE = "add_function_phone"
+ADD_FUNCTION_CONTACT = "add_function_contact"
+CHANGE_FUNCTION_CONTACT = "change_function_contact"
 
 
 @dataclass
@@ -120,10 +138,12 @@ class Operation:
         them took a third of a big sheet's plan.
         """
         target = self.target
-        new = self.action in (CREATE_PHYSICIAN, APPOINT, ADD_PHONE, ADD_FUNCTION_PHONE)
+        new = self.action in (CREATE_PHYSICIAN, APPOINT, ADD_PHONE, ADD_FUNCTION_CONTACT)
         ident = "new" if new or getattr(target, "pk", None) is None else target.pk
-        if self.action in (ADD_PHONE, CHANGE_PHONE, ADD_FUNCTION_PHONE):
+        if self.action in (ADD_PHONE, CHANGE_PHONE):
             values = f"{target.e164}|{target.note}"
+        elif self.action == ADD_FUNCTION_CONTACT:
+            values = f"{target.kind}|{target.role}|{target.email}|{target.e164}|{target.opening_hours}"
         else:
             values = f"{self.old}|{self.new}"
         return f"{self.row}|{self.action}|{ident}|{self.column}|{self.field}|{values}"
@@ -140,8 +160,8 @@ ACTION_LABELS = {
     END_APPOINTMENT: gettext_lazy("End the appointment"),
     ADD_PHONE: gettext_lazy("Add a number"),
     CHANGE_PHONE: gettext_lazy("Change a number's note"),
-    SET_ROLE_EMAIL: gettext_lazy("Set the municipality's role mailbox"),
-    ADD_FUNCTION_PHONE: gettext_lazy("Add a function number to the municipality"),
+    ADD_FUNCTION_CONTACT: gettext_lazy("Add a function contact to the municipality"),
+    CHANGE_FUNCTION_CONTACT: gettext_lazy("Change the municipality's role mailbox"),
 }
 
 
@@ -242,12 +262,17 @@ class Snapshot:
             physician = self.physicians[physician_id]
             self.phones[physician][e164] = PhoneRecord(pk, e164, note, physician=physician)
             self.by_name_phone[(name_key(physician.name), e164)].append(physician)
-        self.function_phones = defaultdict(dict)  # municipality id → {e164: PhoneRecord}
-        for pk, municipality_id, e164, note in _e164(Phone.objects.filter(municipality__isnull=False)).values_list(
-            "pk", "municipality_id", "e164", "note"
+        self.mailboxes = defaultdict(dict)  # municipality id → {role: FunctionContactRecord}
+        self.function_numbers = defaultdict(set)  # municipality id → {e164}
+        contacts = _e164(FunctionContact.objects.filter(municipality__isnull=False))
+        for pk, municipality_id, kind, role, email, e164 in contacts.values_list(
+            "pk", "municipality_id", "kind", "role", "email", "e164"
         ):
-            self.function_phones[municipality_id][e164] = PhoneRecord(pk, e164, note)
-        self.role_emails = {m.pk: m.role_email for m in self.municipalities}
+            if kind == ContactKind.ROLE_MAILBOX:
+                record = FunctionContactRecord(pk, municipality_by_id[municipality_id], kind, role, email=email)
+                self.mailboxes[municipality_id].setdefault(role, record)
+            else:
+                self.function_numbers[municipality_id].add(e164)
         self.current = defaultdict(list)  # (municipality id, role) → [AppointmentRecord]
         self.holding = {}  # (municipality id, role, physician record) → AppointmentRecord
         self.in_municipality = defaultdict(list)  # municipality id → [AppointmentRecord]
@@ -428,7 +453,7 @@ class Planner:
             return plan
         plan.municipality = municipality
         self.valid_municipalities[municipality.pk] = municipality
-        self._function_contacts(row, plan, municipality)
+        self._function_contacts(row, plan, municipality, layout)
         if not people:
             if row.vacancy:
                 plan.reason = _("The sheet says the post is vacant: no physician to import.")
@@ -535,50 +560,64 @@ class Planner:
             people.append(person)
         return people
 
-    def _function_contacts(self, row, plan, municipality):
+    def _function_contacts(self, row, plan, municipality, layout):
         """The municipality's own contacts on the row: function columns, and a vacant post's numbers and address."""
         phones = list(row.values.get(FUNCTION_PHONE, []))
-        emails = [row.values.get(FUNCTION_EMAIL, "")]
+        email_column = layout.first_column(FUNCTION_EMAIL)
+        mailboxes = [(row.values.get(FUNCTION_EMAIL, ""), email_column.role if email_column else "")]
         if row.vacancy:
             phones += [
                 normalise.PhoneEntry(entry.number, entry.note, entry.column_kind or PhoneKind.SWITCHBOARD)
                 for entry in row.values.get(person_column("chief", "phone"), [])
             ]
-            emails.append(row.values.get(person_column("chief", "email"), ""))
-            if phones or any(emails):
+            mailboxes.append((row.values.get(person_column("chief", "email"), ""), ""))
+            if phones or any(email for email, _role in mailboxes):
                 plan.notes.append(
                     _(
                         "The name cell says the post is vacant: the numbers and the address on this row are "
                         "written as the municipality's function contacts."
                     )
                 )
-        email = next((e for e in emails if e), "")
-        current = self.state.role_emails.get(municipality.pk, "")
-        if email and email.casefold() != current.casefold():
-            plan.operations.append(
-                Operation(
-                    SET_ROLE_EMAIL,
-                    row.number,
-                    municipality,
-                    column=FUNCTION_EMAIL,
-                    field="role_email",
-                    old=current,
-                    new=email,
-                    reason=later(gettext_noop("the municipality's role mailbox")),
+        state = self.state
+        for email, role in mailboxes:
+            if not email:
+                continue
+            current = state.mailboxes[municipality.pk].get(role)
+            if current is not None and current.email.casefold() == email.casefold():
+                continue
+            reason = later(gettext_noop("the municipality's role mailbox"))
+            if current is None:
+                record = FunctionContactRecord(None, municipality, ContactKind.ROLE_MAILBOX, role, email=email)
+                state.mailboxes[municipality.pk][role] = record
+                plan.operations.append(
+                    Operation(ADD_FUNCTION_CONTACT, row.number, record, FUNCTION_EMAIL, "email", "", email, reason)
                 )
-            )
-            self.state.role_emails[municipality.pk] = email
-        known = self.state.function_phones[municipality.pk]
+            else:
+                plan.operations.append(
+                    Operation(
+                        CHANGE_FUNCTION_CONTACT,
+                        row.number,
+                        current,
+                        FUNCTION_EMAIL,
+                        "email",
+                        current.email,
+                        email,
+                        reason,
+                    )
+                )
+                current.email = email
+        known = state.function_numbers[municipality.pk]
         for entry in phones:
             if entry.e164 in known:
                 continue
-            record = PhoneRecord(
-                None, entry.e164, entry.note, municipality=municipality, number=entry.number, kind=entry.kind
+            kind = ContactKind.EMERGENCY if entry.kind == PhoneKind.ON_CALL else ContactKind.SWITCHBOARD
+            record = FunctionContactRecord(
+                None, municipality, kind, "", e164=entry.e164, number=entry.number, opening_hours=entry.note
             )
-            known[entry.e164] = record
+            known.add(entry.e164)
             plan.operations.append(
                 Operation(
-                    ADD_FUNCTION_PHONE,
+                    ADD_FUNCTION_CONTACT,
                     row.number,
                     record,
                     column=FUNCTION_PHONE,
@@ -586,7 +625,7 @@ class Planner:
                     new=phone_text(entry.number, entry.note),
                     reason=later(
                         gettext_noop("a number of the municipality's function (%(kind)s), not of a person"),
-                        {"kind": PhoneKind(entry.kind).label},
+                        {"kind": ContactKind(kind).label},
                     ),
                 )
             )

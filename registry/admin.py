@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -19,17 +19,41 @@ from registry.concurrency import OptimisticLockingAdminMixin, OptimisticLockingI
 from registry.freshness import freshness_report
 from registry.models import (
     Appointment,
+    Arrangement,
+    ArrangementKind,
     County,
     CountyGovernor,
+    District,
     FormerNumber,
+    FunctionContact,
+    Legevakt,
+    Membership,
     Municipality,
     Phone,
     Physician,
     Role,
+    default_visibility,
 )
 from registry.phones import format_phone
 
 TRACKING_FIELDS = ("updated_at", "updated_by", "verified_at", "verified_by")
+
+
+def appointment_office(appointment):
+    """The office, or offices, responsible for an appointment: its municipality's, or its arrangement's members'."""
+    if appointment.municipality_id:
+        return appointment.municipality.county.county_governor
+    return arrangement_offices(appointment.arrangement)
+
+
+def arrangement_offices(arrangement):
+    """The offices of an arrangement's members today, by name: an arrangement across a border is kept by both."""
+    today = timezone.localdate()
+    offices = {
+        m.municipality.county.county_governor.name
+        for m in arrangement.memberships.open_on(today).select_related("municipality__county__county_governor")
+    }
+    return ", ".join(sorted(offices)) or gettext("the national administrators")
 
 
 def keepers_on_page(objects, physician_of):
@@ -119,9 +143,44 @@ class PhoneInline(ScopedInlineMixin, admin.TabularInline):
     fields = ("number", "kind", "note", "visibility")
 
 
-class MunicipalityPhoneInline(PhoneInline):
-    verbose_name = _("function phone number (e.g. 24/7 on-call)")
-    verbose_name_plural = _("function phone numbers (e.g. 24/7 on-call)")
+class FunctionContactForm(forms.ModelForm):
+    class Meta:
+        model = FunctionContact
+        fields = (
+            "kind",
+            "role",
+            "email",
+            "number",
+            "visibility",
+            "opening_hours",
+            "municipality",
+            "district",
+            "arrangement",
+        )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None and "visibility" in self.fields:
+            # The 24/7 number is for the authorities unless the office says otherwise.
+            self.fields["visibility"].help_text = _(
+                "A new 24/7 emergency number is for authorities only unless you choose otherwise."
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is None and cleaned.get("kind") and "visibility" not in self.changed_data:
+            cleaned["visibility"] = default_visibility(cleaned["kind"])
+        return cleaned
+
+
+class FunctionContactInline(OptimisticLockingInlineMixin, ScopedInlineMixin, admin.TabularInline):
+    """The function's own contacts: role mailboxes, the 24/7 number, the switchboard, each confirmed on its own."""
+
+    model = FunctionContact
+    form = FunctionContactForm
+    extra = 1
+    fields = ("kind", "role", "email", "number", "visibility", "opening_hours", "verified_at")
+    readonly_fields = ("verified_at",)
 
 
 class AppointmentForm(forms.ModelForm):
@@ -139,7 +198,7 @@ class AppointmentForm(forms.ModelForm):
 
     class Meta:
         model = Appointment
-        fields = ("physician", "municipality", "role", "start_date", "end_date", "note")
+        fields = ("physician", "municipality", "district", "arrangement", "role", "start_date", "end_date", "note")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -308,11 +367,10 @@ class MunicipalityAdmin(TrackedAdmin):
     autocomplete_fields = ("successors",)
     fieldsets = (
         (None, {"fields": ("number", "name", "parallel_names", "county")}),
-        (_("Function contacts"), {"fields": ("role_email",)}),
         (_("Reforms"), {"fields": ("valid_from", "valid_to", "successors"), "classes": ("collapse",)}),
         (_("Responsibility and freshness"), {"fields": RESPONSIBILITY_FIELDS}),
     )
-    inlines = (MunicipalityPhoneInline, AppointmentInline)
+    inlines = (FunctionContactInline, AppointmentInline)
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
@@ -386,7 +444,7 @@ class PhysicianAdmin(TrackedAdmin):
 @admin.register(Appointment)
 class AppointmentAdmin(TrackedAdmin):
     list_display = (
-        "municipality",
+        "place",
         "role",
         "physician",
         "start_date",
@@ -400,12 +458,34 @@ class AppointmentAdmin(TrackedAdmin):
         ("municipality__county__county_governor", RelatedOnlyFieldListFilter),
         ("municipality__county", RelatedOnlyFieldListFilter),
     )
-    search_fields = ("municipality__number", "municipality__name", "physician__name", "physician__email")
-    list_select_related = ("municipality__county__county_governor", "physician")
-    autocomplete_fields = ("physician", "municipality")
+    search_fields = (
+        "municipality__number",
+        "municipality__name",
+        "arrangement__name",
+        "district__name",
+        "physician__name",
+        "physician__email",
+    )
+    list_select_related = ("municipality__county__county_governor", "physician", "arrangement", "district")
+    autocomplete_fields = ("physician", "municipality", "district", "arrangement")
     date_hierarchy = "start_date"
+    actions = ["confirm_selected", "form_arrangement"]
     fieldsets = (
-        (None, {"fields": ("municipality", "role", "physician", "start_date", "end_date", "note")}),
+        (
+            None,
+            {
+                "fields": (
+                    "municipality",
+                    "district",
+                    "arrangement",
+                    "role",
+                    "physician",
+                    "start_date",
+                    "end_date",
+                    "note",
+                )
+            },
+        ),
         (_("Responsibility and freshness"), {"fields": RESPONSIBILITY_FIELDS}),
     )
     inlines = (PhoneInline,)
@@ -424,12 +504,45 @@ class AppointmentAdmin(TrackedAdmin):
 
     @admin.display(description=_("responsible office"), ordering="municipality__county__county_governor__name")
     def responsible_office(self, obj):
-        if obj is None or obj.municipality_id is None:
-            return "–"
-        return obj.municipality.county.county_governor
+        return appointment_office(obj) if obj is not None and obj.pk else "–"
 
     def deleted_label(self, record):
-        return f"{record.physician} – {record.get_role_display()}, {record.municipality}"
+        return f"{record.physician} – {record.get_role_display()}, {record.municipality or record.arrangement}"
+
+    @admin.action(
+        description=_("Make an intermunicipal arrangement of the selected appointments"), permissions=["change"]
+    )
+    def form_arrangement(self, request, queryset):
+        """Appointments one person holds in several municipalities become one arrangement, in one step."""
+        form = ArrangementActionForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            try:
+                arrangement = services.form_arrangement(
+                    list(queryset),
+                    arrangement=Arrangement(name=form.cleaned_data["name"], kind=form.cleaned_data["kind"]),
+                    on=form.cleaned_data["on"],
+                    by=request.user,
+                    reason=_("made into the arrangement %(name)s") % {"name": form.cleaned_data["name"]},
+                )
+            except (ValidationError, PermissionDenied) as error:
+                self.message_user(request, " ".join(getattr(error, "messages", [str(error)])), messages.ERROR)
+                return None
+            self.message_user(
+                request,
+                gettext("%(name)s made, with %(count)s members.")
+                % {"name": arrangement, "count": arrangement.memberships.count()},
+                messages.SUCCESS,
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Make an intermunicipal arrangement"),
+            "opts": self.opts,
+            "form": form,
+            "appointments": queryset.select_related("physician", "municipality"),
+            "action": "form_arrangement",
+        }
+        return TemplateResponse(request, "admin/registry/form_arrangement.html", context)
 
 
 @admin.register(FormerNumber)
@@ -444,25 +557,16 @@ class FormerNumberAdmin(WritePathAdminMixin, admin.ModelAdmin):
 
 @admin.register(Phone)
 class PhoneAdmin(WritePathAdminMixin, ScopedAdminMixin, SimpleHistoryAdmin):
-    list_display = (
-        "__str__",
-        "kind",
-        "visibility",
-        "note",
-        "physician",
-        "appointment",
-        "municipality",
-        "responsible_office",
-    )
+    list_display = ("__str__", "kind", "visibility", "note", "physician", "appointment", "responsible_office")
     list_filter = ("kind", "visibility")
-    search_fields = ("number", "note", "physician__name", "municipality__name")
+    search_fields = ("number", "note", "physician__name", "appointment__municipality__name")
     list_select_related = (
         "physician",
         "appointment__municipality__county__county_governor",
+        "appointment__arrangement",
         "appointment__physician",
-        "municipality__county__county_governor",
     )
-    autocomplete_fields = ("physician", "appointment", "municipality")
+    autocomplete_fields = ("physician", "appointment")
     readonly_fields = ("responsible_office",)
 
     def get_changelist_instance(self, request):
@@ -476,8 +580,202 @@ class PhoneAdmin(WritePathAdminMixin, ScopedAdminMixin, SimpleHistoryAdmin):
             return "–"
         if obj.physician_id:
             return physician_keepers(obj, obj.physician_id)
-        owner = obj.appointment.municipality if obj.appointment_id else obj.municipality
-        return owner.county.county_governor
+        return appointment_office(obj.appointment)
 
     def deleted_label(self, record):
         return format_phone(record.number)
+
+
+class ArrangementActionForm(forms.Form):
+    """What the "make an arrangement" action asks before it changes anything."""
+
+    name = forms.CharField(label=_("Name of the arrangement"), max_length=150)
+    kind = forms.ChoiceField(label=_("Kind"), choices=ArrangementKind.choices)
+    on = forms.DateField(
+        label=_("From"),
+        initial=timezone.localdate,
+        help_text=_("The municipalities' own appointments end the day before; the arrangement's start this day."),
+    )
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if Arrangement.objects.filter(name__iexact=name).exists():
+            raise ValidationError(_("There is already an arrangement called %(name)s.") % {"name": name})
+        return name
+
+
+class MembershipInline(ScopedInlineMixin, admin.TabularInline):
+    model = Membership
+    extra = 1
+    fields = ("municipality", "valid_from", "valid_to")
+    autocomplete_fields = ("municipality",)
+
+
+class ArrangementAppointmentInline(AppointmentInline):
+    fields = ("physician", "physician_hpr", "role", "start_date", "end_date", "note")
+    autocomplete_fields = ("physician",)
+    verbose_name = _("person in the arrangement")
+    verbose_name_plural = _("people in the arrangement")
+
+
+class DistrictAppointmentInline(AppointmentInline):
+    fields = ("physician", "physician_hpr", "role", "start_date", "end_date", "note")
+    autocomplete_fields = ("physician",)
+    verbose_name = _("person in the district")
+    verbose_name_plural = _("people in the district")
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        district = obj
+
+        class InDistrict(formset.form):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                # A district's appointment is its municipality's too (kept by its office).
+                if district is not None and self.instance.municipality_id is None:
+                    self.instance.municipality_id = district.municipality_id
+
+        formset.form = InDistrict
+        return formset
+
+
+@admin.register(District)
+class DistrictAdmin(TrackedAdmin):
+    """Districts (bydeler): Oslo's run health services, each with a district chief physician."""
+
+    list_display = ("number", "name", "municipality", "runs_health_services", "responsible_office", "verified_at")
+    list_filter = ("runs_health_services", ("municipality", RelatedOnlyFieldListFilter))
+    search_fields = ("number", "name", "municipality__name")
+    list_select_related = ("municipality__county__county_governor",)
+    autocomplete_fields = ("municipality",)
+    fieldsets = (
+        (None, {"fields": ("number", "name", "municipality", "runs_health_services")}),
+        (_("Responsibility and freshness"), {"fields": RESPONSIBILITY_FIELDS}),
+    )
+    inlines = (FunctionContactInline, DistrictAppointmentInline)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        # Districts come from SSB's list; national administrators add others (a new city's districts).
+        return fields if sees_all_regions(request.user) else ("number", "name", "municipality", *fields)
+
+    def has_add_permission(self, request):
+        return sees_all_regions(request.user) and super().has_add_permission(request)
+
+    @admin.display(description=_("responsible office"), ordering="municipality__county__county_governor__name")
+    def responsible_office(self, obj):
+        return obj.municipality.county.county_governor if obj and obj.municipality_id else "–"
+
+
+@admin.register(Arrangement)
+class ArrangementAdmin(TrackedAdmin):
+    """An intermunicipal arrangement: its members with their dates, its people, its own function contacts."""
+
+    list_display = ("name", "kind", "host", "member_list", "responsible_office", "verified_at")
+    list_filter = ("kind",)
+    search_fields = ("name", "organisation_number", "memberships__municipality__name")
+    list_select_related = ("host",)
+    autocomplete_fields = ("host",)
+    fieldsets = (
+        (None, {"fields": ("name", "kind", "organisation_number", "host", "roles", "note")}),
+        (_("Responsibility and freshness"), {"fields": RESPONSIBILITY_FIELDS}),
+    )
+    inlines = (MembershipInline, ArrangementAppointmentInline, FunctionContactInline)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("memberships__municipality")
+
+    @admin.display(description=_("members"))
+    def member_list(self, obj):
+        today = timezone.localdate()
+        return ", ".join(m.municipality.name for m in obj.memberships.all() if m.is_current(today)) or "–"
+
+    @admin.display(description=_("responsible office"))
+    def responsible_office(self, obj):
+        return arrangement_offices(obj) if obj and obj.pk else "–"
+
+
+@admin.register(FunctionContact)
+class FunctionContactAdmin(TrackedAdmin):
+    list_display = ("__str__", "kind", "role", "visibility", "owner", "verified_at")
+    list_filter = ("kind", "visibility")
+    search_fields = ("email", "number", "municipality__name", "district__name", "arrangement__name")
+    list_select_related = ("municipality", "district__municipality", "arrangement")
+    autocomplete_fields = ("municipality", "district", "arrangement")
+    form = FunctionContactForm
+    fieldsets = (
+        (None, {"fields": ("kind", "role", "email", "number", "visibility", "opening_hours")}),
+        (_("Whose contact"), {"fields": ("municipality", "district", "arrangement")}),
+        (_("Responsibility and freshness"), {"fields": TRACKING_FIELDS}),
+    )
+
+    @admin.display(description=_("responsible office"))
+    def responsible_office(self, obj):
+        owner = obj.owner if obj is not None and obj.pk else None
+        if owner is None:
+            return "–"
+        if isinstance(owner, Arrangement):
+            return arrangement_offices(owner)
+        municipality = owner.municipality if isinstance(owner, District) else owner
+        return municipality.county.county_governor
+
+
+class LegevaktForm(forms.ModelForm):
+    """A clinic and the municipalities it serves (kept as a function contact of kind legevakt in each)."""
+
+    served = forms.ModelMultipleChoiceField(
+        label=_("municipalities served"), queryset=Municipality.objects.none(), required=False
+    )
+    user = None  # set per request by LegevaktAdmin.get_form
+
+    class Meta:
+        model = Legevakt
+        fields = ("name", "number", "visibility", "opening_hours", "note")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = self.instance.municipalities if self.instance.pk else Municipality.objects.none()
+        # An office picks among its own municipalities; those of other offices it shares stay as they are.
+        self.fields["served"].queryset = editable(Municipality, self.user) | current
+        self.fields["served"].initial = list(current)
+
+
+@admin.register(Legevakt)
+class LegevaktAdmin(TrackedAdmin):
+    """Out-of-hours clinics with their direct numbers, and the municipalities each serves."""
+
+    form = LegevaktForm
+    list_display = ("name", "number_display", "visibility", "served_list", "verified_at")
+    search_fields = ("name", "links__municipality__name")
+    fieldsets = (
+        (None, {"fields": ("name", "number", "visibility", "opening_hours", "served", "note")}),
+        (_("Responsibility and freshness"), {"fields": RESPONSIBILITY_FIELDS}),
+    )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"user": request.user})
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("links__municipality")
+
+    @admin.display(description=_("direct number"))
+    def number_display(self, obj):
+        return format_phone(obj.number)
+
+    @admin.display(description=_("municipalities served"))
+    def served_list(self, obj):
+        return ", ".join(link.municipality.name for link in obj.links.all() if link.municipality_id) or "–"
+
+    @admin.display(description=_("responsible office"))
+    def responsible_office(self, obj):
+        if obj is None or obj.pk is None:
+            return "–"
+        offices = {m.county.county_governor.name for m in obj.municipalities.select_related("county__county_governor")}
+        return ", ".join(sorted(offices)) or gettext("the national administrators")
+
+    def save_related(self, request, form, formsets, change):
+        if "served" in form.changed_data:
+            services.set_served(form.instance, form.cleaned_data["served"], by=request.user, reason=ADMIN_REASON)
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)

@@ -9,14 +9,12 @@ class RegistryConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import m2m_changed, pre_delete, pre_save
 
-        from registry.models import Municipality
-        from registry.services import GUARDED, guard_write_path
+        from registry.services import GUARDED, GUARDED_LINKS, guard_write_path
 
         # Every write goes through registry.services, which keeps derived fields, history and the data
         # version; a save or delete anywhere else is refused before it reaches the database.
         for model in GUARDED:
             pre_save.connect(guard_write_path, sender=model, dispatch_uid=f"write-path-{model.__name__}-save")
             pre_delete.connect(guard_write_path, sender=model, dispatch_uid=f"write-path-{model.__name__}-delete")
-        m2m_changed.connect(
-            guard_write_path, sender=Municipality.successors.through, dispatch_uid="write-path-successors"
-        )
+        for link in GUARDED_LINKS:
+            m2m_changed.connect(guard_write_path, sender=link, dispatch_uid=f"write-path-{link.__name__}")

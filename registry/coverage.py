@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from registry.models import Municipality
+from registry.models import District, Municipality, Role
 
 
 @dataclass
@@ -13,6 +13,7 @@ class Coverage:
     total: int = 0
     with_chief_physician: int = 0
     with_deputy: int = 0
+    with_emergency_number: int = 0
     confirmed: int = 0
 
     @property
@@ -22,6 +23,10 @@ class Coverage:
     @property
     def without_deputy(self):
         return self.total - self.with_deputy
+
+    @property
+    def without_emergency_number(self):
+        return self.total - self.with_emergency_number
 
     @property
     def not_confirmed(self):
@@ -44,5 +49,16 @@ def coverage_by_office(today=None):
             counts.total += 1
             counts.with_chief_physician += municipality.has_chief_physician
             counts.with_deputy += municipality.has_deputy
+            counts.with_emergency_number += municipality.has_emergency_number
             counts.confirmed += municipality.confirmed_lately
     return sorted(offices.values(), key=lambda row: row.office.name), national
+
+
+def districts_without_chief_physician(today=None):
+    """The districts that run health services of their own and have no district chief physician. One query."""
+    return list(
+        District.objects.with_health_services()
+        .without_current(Role.CHIEF_PHYSICIAN, on=today)
+        .select_related("municipality")
+        .order_by("number")
+    )

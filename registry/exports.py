@@ -34,18 +34,35 @@ def header():
         _("Name"),
         _("E-mail"),
         _("Phone"),
+        _("Through (intermunicipal arrangement)"),
         _("From"),
         _("To"),
         _("Last confirmed"),
         _("Note"),
         _("Role mailbox"),
-        _("Function phone (24/7 on-call)"),
+        _("24/7 emergency number"),
+        _("Switchboard"),
+        _("Out-of-hours clinic (legevakt)"),
     ]
 
 
 def phone_cell(phones):
     """Return the numbers as people write them in a sheet: "400 00 101 / 73 00 01 00 (daytime only)"."""
     return " / ".join(format_phone(phone.number) + (f" ({phone.note})" if phone.note else "") for phone in phones)
+
+
+def function_cell(contacts):
+    """Function contacts as one cell: addresses or numbers, a role or opening hours in brackets."""
+    parts = []
+    for contact in contacts:
+        value = contact.email or format_phone(contact.number)
+        extra = ", ".join(filter(None, [contact.get_role_display() if contact.role else "", contact.opening_hours]))
+        parts.append(f"{value} ({extra})" if extra else value)
+    return " / ".join(parts)
+
+
+def legevakt_cell(legevakter):
+    return " / ".join(f"{legevakt.name}: {format_phone(legevakt.number)}" for legevakt in legevakter)
 
 
 def local_date(moment):
@@ -64,11 +81,17 @@ def rows(entries):
             entry.county.name,
             entry.county_governor.name,
         ]
-        function = [municipality.role_email, phone_cell(entry.function_phones)]
+        function = [
+            function_cell(entry.role_mailboxes),
+            function_cell(entry.emergency_numbers),
+            function_cell(entry.switchboards),
+            legevakt_cell(entry.legevakter),
+        ]
         if not entry.has_chief_physician:
             yield [
                 *common,
                 capfirst(Role.CHIEF_PHYSICIAN.label),
+                "",
                 "",
                 "",
                 "",
@@ -85,6 +108,7 @@ def rows(entries):
                 contact.name,
                 contact.email,
                 phone_cell(contact.phones),
+                str(contact.through) if contact.through else "",
                 contact.valid_from.isoformat(),
                 contact.valid_to.isoformat() if contact.valid_to else "",
                 local_date(contact.verified_at),
@@ -123,9 +147,8 @@ def xlsx_response(entries):
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = sheet.dimensions
-    for column, width in zip(
-        "ABCDEFGHIJKLMNO", [10, 18, 18, 16, 28, 24, 26, 30, 30, 11, 11, 12, 30, 34, 22], strict=True
-    ):
+    widths = [10, 18, 18, 16, 28, 24, 26, 30, 30, 40, 11, 11, 12, 30, 34, 22, 22, 34]
+    for column, width in zip("ABCDEFGHIJKLMNOPQR", widths, strict=True):
         sheet.column_dimensions[column].width = width
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -2,11 +2,12 @@
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from registry.models import Appointment, County, Municipality, Physician, Role
+from registry.models import Appointment, ContactKind, County, District, Membership, Municipality, Physician, Role
 from registry.search import (
     MAX_QUERY_LENGTH,
     MIN_FUZZY_LENGTH,
@@ -19,6 +20,16 @@ from registry.search import (
 )
 
 ROLE_CHOICES = [(value, capfirst(label)) for value, label in Role.choices]
+MISSING_CHOICES = [*ROLE_CHOICES, (ContactKind.EMERGENCY.value, _("24/7 emergency number"))]
+
+
+def day_asked(data):
+    """The valid date in the query's `on` parameter, or None (an invalid one is reported by the form)."""
+    value = (data or {}).get("on")
+    try:
+        return forms.DateField().clean(value) if value else None
+    except forms.ValidationError:
+        return None
 
 
 class Checkbox(forms.CheckboxInput):
@@ -48,15 +59,24 @@ class MunicipalityFilter(django_filters.FilterSet):
         label=_("Has"), choices=ROLE_CHOICES, method="filter_role", empty_label=_("Any role")
     )
     missing = django_filters.ChoiceFilter(
-        label=_("Lacks"), choices=ROLE_CHOICES, method="filter_missing", empty_label=_("Nothing")
+        label=_("Lacks"), choices=MISSING_CHOICES, method="filter_missing", empty_label=_("Nothing")
     )
     stale = django_filters.BooleanFilter(label=_("Not confirmed lately"), method="filter_stale", widget=Checkbox)
+    on = django_filters.DateFilter(
+        label=_("As on"),
+        method="filter_on",
+        help_text=_("Who held each role on this day (YYYY-MM-DD); empty: today."),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
 
     class Meta:
         model = Municipality
-        fields = ["q", "office", "county", "role", "missing", "stale"]
+        fields = ["q", "office", "county", "role", "missing", "stale", "on"]
 
     def __init__(self, data=None, queryset=None, *, request=None, prefix=None, today=None):
+        # The day the list is for decides which municipalities exist and who holds each role: the base
+        # queryset is built for it, before the other filters run.
+        today = today or day_asked(data) or timezone.localdate()
         if queryset is None:
             queryset = Municipality.objects.active(on=today).for_directory(on=today)
         super().__init__(data, queryset, request=request, prefix=prefix)
@@ -92,34 +112,65 @@ class MunicipalityFilter(django_filters.FilterSet):
         terms = query_terms(value)
         if not terms:
             return queryset
-        serving = Appointment.objects.current()
+        serving = Appointment.objects.on(self.today)
         role = self.form.cleaned_data.get("role")
         if role:
             # "Deputies named Nils": with a role chosen, a physician's name counts only in that role.
             serving = serving.filter(role=role)
+        members = Membership.objects.on(self.today)
         condition = None
         for term in terms:
             match = has_similar_word if self.fuzzy and len(term) >= MIN_FUZZY_LENGTH else has_word_starting
-            # Where physicians by that name serve today, in a query of its own: inside the municipality
-            # query the planner scans every physician instead of using the trigram index, and a list of
-            # the physicians' ids is thousands long for a common name (twice the time; make bench-search).
+            # Where physicians by that name serve, in queries of their own: inside the municipality query
+            # the planner scans every physician instead of using the trigram index, and a list of the
+            # physicians' ids is thousands long for a common name (twice the time; make bench-search).
             # The municipalities are the active ones already: the queryset this filters.
-            named = Physician.objects.filter(match("search_text", term))
+            named = serving.filter(physician__in=Physician.objects.filter(match("search_text", term)))
             municipalities = set(
-                serving.filter(physician__in=named).order_by().values_list("municipality_id", flat=True)
+                named.filter(district__isnull=True)
+                .exclude(municipality=None)
+                .order_by()
+                .values_list("municipality_id", flat=True)
             )
-            term_condition = match("search_text", term) | Q(pk__in=municipalities)
+            # … and where they serve through an arrangement, in each member municipality.
+            municipalities |= set(
+                members.filter(arrangement__in=named.exclude(arrangement=None).values("arrangement"))
+                .order_by()
+                .values_list("municipality_id", flat=True)
+            )
+            term_condition = (
+                match("search_text", term)
+                | Q(pk__in=municipalities)
+                # A district's name ("grunerlokka") finds its municipality, an arrangement's its members.
+                | Q(Exists(District.objects.filter(match("search_text", term), municipality=OuterRef("pk"))))
+                | Q(Exists(members.filter(match("arrangement__search_text", term), municipality=OuterRef("pk"))))
+            )
             counties = [county.pk for county in self.counties if has_county_word(county, term)]
             if counties:
                 term_condition |= Q(county_id__in=counties)
             condition = term_condition if condition is None else condition & term_condition
         return queryset.filter(condition)
 
+    def matched_districts(self):
+        """The districts whose name matches every word of the search, with their municipality (one query)."""
+        terms = query_terms(self.form.cleaned_data.get("q")) if self.is_valid() else []
+        if not terms:
+            return []
+        condition = Q()
+        for term in terms:
+            condition &= has_word_starting("search_text", term)
+        return list(District.objects.filter(condition).select_related("municipality"))
+
     def filter_role(self, queryset, name, value):
         return queryset.with_current(value, on=self.today) if value else queryset
 
     def filter_missing(self, queryset, name, value):
+        if value == ContactKind.EMERGENCY:
+            return queryset.without_contact(ContactKind.EMERGENCY, on=self.today)
         return queryset.without_current(value, on=self.today) if value else queryset
+
+    def filter_on(self, queryset, name, value):
+        return queryset  # the base queryset is already for that day (see __init__)
 
     def filter_stale(self, queryset, name, value):
         return queryset.filter(confirmed_lately=False) if value else queryset

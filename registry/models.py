@@ -9,14 +9,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Least
+from django.db.models.functions import Coalesce, Least
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from registry.phones import PhoneField, format_phone
-from registry.search import municipality_search_text, physician_search_text
+from registry.search import municipality_search_text, physician_search_text, search_text
 from registry.validators import (
     validate_county_number,
     validate_hpr_number,
@@ -123,12 +123,12 @@ class MunicipalityQuerySet(models.QuerySet):
 
     @staticmethod
     def holds(role, on=None):
-        """An EXISTS telling whether the outer municipality has someone published in `role` on `on` (today).
+        """An EXISTS telling whether the outer municipality has someone in `role` on `on` (today): its own
+        appointment or one through an arrangement it is a member of (AppointmentQuerySet.serving).
 
         No one is a vacancy, which every list must show.
         """
-        published = Appointment.objects.published(on=on).filter(municipality=models.OuterRef("pk"), role=role)
-        return models.Exists(published)
+        return models.Exists(Appointment.objects.serving(models.OuterRef("pk"), on=on).filter(role=role))
 
     def with_current(self, role, on=None):
         """Municipalities with someone published in `role`."""
@@ -145,19 +145,32 @@ class MunicipalityQuerySet(models.QuerySet):
     def with_confirmation(self, on=None):
         """Annotate when each municipality's entry was last confirmed, and whether that was lately.
 
-        `entry_confirmed_at`: the entry is its published appointments, plus the municipality's own contact
-        details once they have been confirmed (or when there is no appointment, so that a vacancy can be
-        confirmed too); the oldest confirmation counts, and NULL when some part never was.
+        `entry_confirmed_at`: the entry is the appointments serving the municipality (its own and its
+        arrangements', AppointmentQuerySet.serving), its function contacts, and the municipality's own
+        confirmation (which is how a vacancy with nothing else is confirmed); the oldest confirmation
+        counts, and NULL when some appointment or contact never was.
         `confirmed_lately`: confirmed at or after `confirmation_cutoff` (REGISTRY_STALE_AFTER_DAYS).
         """
         day = on or timezone.localdate()
-        current = Appointment.objects.published(on=day).filter(municipality=models.OuterRef("pk"))
-        oldest = models.Subquery(current.order_by("verified_at").values("verified_at")[:1])
+        appointments = Appointment.objects.serving(models.OuterRef("pk"), on=day)
+        contacts = FunctionContact.objects.of_the_function().filter(municipality=models.OuterRef("pk"))
+
+        def oldest(queryset):
+            # A missing part must not win the LEAST below (SQLite's MIN is NULL if any argument is).
+            return Coalesce(
+                models.Subquery(queryset.order_by("verified_at").values("verified_at")[:1]), models.Value(NEVER)
+            )
+
         confirmed_at = models.Case(
-            models.When(models.Exists(current.filter(verified_at__isnull=True)), then=models.Value(None)),
-            models.When(~models.Exists(current), then=models.F("verified_at")),
-            models.When(verified_at__isnull=True, then=oldest),
-            default=Least(oldest, models.F("verified_at")),
+            models.When(
+                models.Exists(appointments.filter(verified_at__isnull=True))
+                | models.Exists(contacts.filter(verified_at__isnull=True)),
+                then=models.Value(None),
+            ),
+            models.When(~models.Exists(appointments) & ~models.Exists(contacts), then=models.F("verified_at")),
+            default=Least(
+                oldest(appointments), oldest(contacts), Coalesce(models.F("verified_at"), models.Value(NEVER))
+            ),
             output_field=models.DateTimeField(),
         )
         return self.annotate(entry_confirmed_at=confirmed_at).annotate(
@@ -168,13 +181,40 @@ class MunicipalityQuerySet(models.QuerySet):
             )
         )
 
+    @staticmethod
+    def reachable(kind, on=None):
+        """An EXISTS telling whether the outer municipality has a function contact of `kind` (the 24/7 number):
+        its own, or that of an arrangement it is a member of on `on` (today)."""
+        members = Membership.objects.on(on or timezone.localdate()).filter(
+            municipality=models.OuterRef(models.OuterRef("pk"))
+        )
+        return models.Exists(
+            FunctionContact.objects.filter(kind=kind).filter(
+                Q(municipality=models.OuterRef("pk")) | Q(arrangement__in=members.values("arrangement"))
+            )
+        )
+
+    def without_contact(self, kind, on=None):
+        """Municipalities with no function contact of `kind`: no 24/7 number, for example."""
+        return self.exclude(self.reachable(kind, on))
+
     def not_confirmed_lately(self, on=None):
         """Municipalities whose entry was not confirmed within REGISTRY_STALE_AFTER_DAYS (see with_confirmation)."""
         return self.with_confirmation(on).filter(confirmed_lately=False)
 
     def for_directory(self, on=None):
-        """What the national list needs of each municipality: its office, its roles and its confirmation."""
-        return self.with_office().with_roles(on).with_confirmation(on)
+        """What the national list needs of each municipality: its office, its roles, its confirmation and
+        whether it has a 24/7 number."""
+        return (
+            self.with_office()
+            .with_roles(on)
+            .with_confirmation(on)
+            .annotate(has_emergency_number=self.reachable(ContactKind.EMERGENCY, on))
+        )
+
+
+# Later than any confirmation: stands in for a part that does not exist when the oldest is sought.
+NEVER = datetime.datetime(9999, 12, 31, tzinfo=datetime.UTC)
 
 
 def confirmation_cutoff(today=None):
@@ -215,10 +255,6 @@ class Municipality(TrackedModel):
         blank=True,
         related_name="predecessors",
         help_text=_("The municipalities that took over after a merger, split or renumbering."),
-    )
-    # Function contacts that belong to no person. FHI registers only role addresses like this one.
-    role_email = models.EmailField(
-        _("role mailbox"), blank=True, help_text=_("For example kommuneoverlege@example.kommune.no")
     )
     # Folded words of the number and names (registry.search), derived by derive(): the list searches it.
     search_text = models.TextField(editable=False, blank=True, default="")
@@ -298,6 +334,204 @@ class FormerNumber(models.Model):
 
     def __str__(self):
         return f"{self.number} → {self.municipality}"
+
+
+class DistrictQuerySet(models.QuerySet):
+    def kept_by(self, offices):
+        """The districts of the municipalities that `offices` keep."""
+        return self.filter(municipality__county__county_governor__in=offices)
+
+    def with_health_services(self):
+        """The districts that run health services of their own, each with a district chief physician."""
+        return self.filter(runs_health_services=True)
+
+    @staticmethod
+    def holds(role, on=None):
+        """An EXISTS telling whether the outer district has someone in `role` on `on` (today)."""
+        day = on or timezone.localdate()
+        return models.Exists(Appointment.objects.on(day).filter(district=models.OuterRef("pk"), role=role))
+
+    def without_current(self, role, on=None):
+        """Districts with nobody in `role`: a district without its bydelsoverlege."""
+        return self.exclude(self.holds(role, on))
+
+
+class District(TrackedModel):
+    """A bydel: a part of a municipality. Oslo's 15 run health services, each with a district chief physician.
+
+    SSB lists statistical districts too (Oslo's Sentrum and Marka; Bergen's, Stavanger's and Trondheim's):
+    they hold no appointments of their own by default, and coverage leaves them out.
+    """
+
+    number = models.CharField(_("district number"), max_length=6, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    municipality = models.ForeignKey(
+        Municipality, verbose_name=_("municipality"), on_delete=models.PROTECT, related_name="districts"
+    )
+    runs_health_services = models.BooleanField(
+        _("runs health services"),
+        default=False,
+        help_text=_("The district has health services of its own and a district chief physician (bydelsoverlege)."),
+    )
+    # Folded words of the name and number (registry.search), derived by derive(): the list searches it.
+    search_text = models.TextField(editable=False, blank=True, default="")
+
+    objects = DistrictQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["number"]
+        verbose_name = _("district")
+        verbose_name_plural = _("districts")
+        constraints = [
+            # SSB's code: the municipality's four digits and two of the district's own.
+            models.CheckConstraint(condition=Q(number__regex=r"^[0-9]{6}$"), name="district_number_six_digits"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.municipality.name})"
+
+    def save(self, *args, **kwargs):
+        self.derive()
+        kwargs["update_fields"] = with_search_text(kwargs.get("update_fields"), {"name", "number"})
+        super().save(*args, **kwargs)
+
+    DERIVED_FIELDS = {"search_text": {"name", "number"}}
+
+    def derive(self):
+        """Compute the derived fields. Called by save() and by every bulk write (registry.services)."""
+        self.search_text = search_text(self.name, self.number)
+
+
+class ArrangementKind(models.TextChoices):
+    # The Norwegian terms (kommuneloven) are the bokmål translations of these labels.
+    TASK_COMMUNITY = "oppgavefellesskap", _("municipal task community")
+    HOST_MUNICIPALITY = "vertskommunesamarbeid", _("host municipality cooperation")
+    INTERMUNICIPAL = "interkommunalt_samarbeid", _("intermunicipal cooperation")
+    OTHER = "annen", _("other arrangement")
+
+
+class ArrangementQuerySet(models.QuerySet):
+    def kept_by(self, offices):
+        """The arrangements with a current or future member in a municipality `offices` keep: an arrangement
+        whose members lie in two offices' regions is kept by both."""
+        open_members = Membership.objects.open_on(timezone.localdate()).filter(
+            arrangement=models.OuterRef("pk"), municipality__county__county_governor__in=offices
+        )
+        return self.filter(models.Exists(open_members))
+
+
+class Arrangement(TrackedModel):
+    """An intermunicipal arrangement: its members share one kommuneoverlege function, or some roles of it.
+
+    An appointment to an arrangement gives the person that role in every member municipality for as
+    long as it is a member (`AppointmentQuerySet.serving`).
+    """
+
+    name = models.CharField(_("name"), max_length=150, unique=True)
+    kind = models.CharField(_("kind"), max_length=30, choices=ArrangementKind.choices)
+    organisation_number = models.CharField(
+        _("organisation number"), max_length=9, blank=True, validators=[validate_organisation_number]
+    )
+    host = models.ForeignKey(
+        Municipality,
+        verbose_name=_("host municipality"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="hosted_arrangements",
+    )
+    # The roles the arrangement holds for its members, as Role values separated by spaces; empty: all.
+    roles = models.CharField(
+        _("roles covered"), max_length=100, blank=True, help_text=_("Empty: every role of the function.")
+    )
+    note = models.TextField(_("note"), blank=True)
+    search_text = models.TextField(editable=False, blank=True, default="")
+
+    objects = ArrangementQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("intermunicipal arrangement")
+        verbose_name_plural = _("intermunicipal arrangements")
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.derive()
+        kwargs["update_fields"] = with_search_text(kwargs.get("update_fields"), {"name"})
+        super().save(*args, **kwargs)
+
+    DERIVED_FIELDS = {"search_text": {"name"}}
+
+    def derive(self):
+        """Compute the derived fields. Called by save() and by every bulk write (registry.services)."""
+        self.search_text = search_text(self.name)
+
+    @property
+    def role_list(self):
+        """The roles the arrangement holds, in the order roles are shown."""
+        chosen = set(self.roles.split())
+        return [role for role in Role.values if not chosen or role in chosen]
+
+    def covers(self, role):
+        return role in self.role_list
+
+    def label(self):
+        """ "Indre Namdal legetjeneste (kommunalt oppgavefellesskap)": the name and the kind, as lists show it."""
+        return f"{self.name} ({self.get_kind_display()})"
+
+
+class MembershipQuerySet(models.QuerySet):
+    def on(self, day):
+        """Memberships in force on `day`."""
+        return self.filter(valid_from__lte=day).exclude(valid_to__lt=day)
+
+    def open_on(self, day):
+        """Memberships not ended by `day`."""
+        return self.exclude(valid_to__lt=day)
+
+    def kept_by(self, offices):
+        return self.filter(arrangement__in=Arrangement.objects.kept_by(offices))
+
+
+class Membership(models.Model):
+    """A municipality's membership of an arrangement, for a period: dates keep "who held the role when" answerable."""
+
+    arrangement = models.ForeignKey(
+        Arrangement, verbose_name=_("arrangement"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    municipality = models.ForeignKey(
+        Municipality, verbose_name=_("municipality"), on_delete=models.PROTECT, related_name="memberships"
+    )
+    valid_from = models.DateField(_("member from"))
+    valid_to = models.DateField(_("member to"), null=True, blank=True)
+
+    objects = MembershipQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["arrangement__name", "municipality__number", "valid_from"]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            # A membership cannot end before it starts.
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
+                name="membership_end_not_before_start",
+            ),
+            # The same municipality joins the same arrangement once on a given day.
+            models.UniqueConstraint(
+                fields=["arrangement", "municipality", "valid_from"], name="membership_natural_key"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.municipality} – {self.arrangement}"
+
+    def is_current(self, on=None):
+        day = on or timezone.localdate()
+        return self.valid_from <= day and (self.valid_to is None or self.valid_to >= day)
 
 
 class PhysicianQuerySet(models.QuerySet):
@@ -391,24 +625,40 @@ class AppointmentQuerySet(models.QuerySet):
         return self.exclude(end_date__lt=day)
 
     def kept_by(self, offices):
-        """The appointments in the municipalities that `offices` (ids or a queryset of offices) keep."""
-        return self.filter(municipality__county__county_governor__in=offices)
+        """The appointments `offices` (ids or a queryset of offices) keep: in their municipalities and
+        districts, and to the arrangements they keep."""
+        return self.filter(
+            Q(municipality__county__county_governor__in=offices)
+            | Q(arrangement__in=Arrangement.objects.kept_by(offices).values("pk"))
+        )
 
     def current(self):
         return self.on(timezone.localdate())
 
     def published(self, on=None):
-        """What public pages and exports start from: appointments in force on `on` (today) in active municipalities."""
+        """What public pages and exports start from: appointments in force on `on` (today), in active
+        municipalities or to an arrangement."""
         day = on or timezone.localdate()
         return (
             self.on(day)
-            .filter(municipality__in=Municipality.objects.active(on=day))
-            .select_related("physician", "municipality")
+            .filter(Q(municipality__in=Municipality.objects.active(on=day)) | Q(arrangement__isnull=False))
+            .select_related("physician", "municipality", "district", "arrangement")
         )
+
+    def serving(self, municipality, on=None):
+        """The appointments that give someone a role in `municipality` (an id or an OuterRef) on `on` (today):
+        its own (not its districts'), and its arrangements' while it is a member (MembershipQuerySet.on).
+        The rule, once: the vacancy, the confirmation and the list all ask it."""
+        day = on or timezone.localdate()
+        # Inside this query a reference to the caller's row is one level further out.
+        outer = models.OuterRef(municipality) if isinstance(municipality, models.OuterRef) else municipality
+        members = Membership.objects.on(day).filter(municipality=outer).values("arrangement")
+        return self.on(day).filter(Q(municipality=municipality, district__isnull=True) | Q(arrangement__in=members))
 
 
 class Appointment(TrackedModel):
-    """A physician's role in one municipality for a period. No end date means it runs until further notice."""
+    """A physician's role for a period: in one municipality, in one of its districts, or in an arrangement
+    (then in every member municipality while it is a member). No end date: until further notice."""
 
     # No index of their own: the indexes below begin with these columns.
     physician = models.ForeignKey(
@@ -417,9 +667,29 @@ class Appointment(TrackedModel):
     municipality = models.ForeignKey(
         Municipality,
         verbose_name=_("municipality"),
+        null=True,
+        blank=True,
         on_delete=models.PROTECT,
         related_name="appointments",
         db_index=False,
+    )
+    district = models.ForeignKey(
+        District,
+        verbose_name=_("district"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+        help_text=_("For a district chief physician (bydelsoverlege): the district of the municipality."),
+    )
+    arrangement = models.ForeignKey(
+        Arrangement,
+        verbose_name=_("intermunicipal arrangement"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+        help_text=_("Instead of a municipality: the person holds the role in every member municipality."),
     )
     role = models.CharField(_("role"), max_length=40, choices=Role.choices, default=Role.CHIEF_PHYSICIAN)
     start_date = models.DateField(_("from"), default=timezone.localdate)
@@ -438,9 +708,27 @@ class Appointment(TrackedModel):
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
                 name="appointment_end_not_before_start",
             ),
-            # The natural key imports match on: the same person, place, role and start is one appointment.
+            # An appointment is to a municipality (or one of its districts) or to an arrangement: exactly one.
+            models.CheckConstraint(
+                condition=Q(municipality__isnull=False, arrangement__isnull=True)
+                | Q(municipality__isnull=True, arrangement__isnull=False, district__isnull=True),
+                name="appointment_to_one_place",
+            ),
+            # The natural keys imports match on: the same person, place, role and start is one appointment.
             models.UniqueConstraint(
-                fields=["physician", "municipality", "role", "start_date"], name="appointment_natural_key"
+                fields=["physician", "municipality", "role", "start_date"],
+                condition=Q(district__isnull=True),
+                name="appointment_natural_key",
+            ),
+            models.UniqueConstraint(
+                fields=["physician", "district", "role", "start_date"],
+                condition=Q(district__isnull=False),
+                name="appointment_district_natural_key",
+            ),
+            models.UniqueConstraint(
+                fields=["physician", "arrangement", "role", "start_date"],
+                condition=Q(arrangement__isnull=False),
+                name="appointment_arrangement_natural_key",
             ),
         ]
         indexes = [
@@ -449,10 +737,16 @@ class Appointment(TrackedModel):
             # these for every search, among 30 times as many ended ones (8 ms to 1 ms; make bench-search).
             models.Index(fields=["municipality", "end_date"], name="appointment_current_in"),
             models.Index(fields=["physician", "end_date"], name="appointment_current_of"),
+            models.Index(fields=["arrangement", "end_date"], name="appointment_current_through"),
         ]
 
     def __str__(self):
-        return f"{self.physician} – {self.get_role_display()}, {self.municipality}"
+        return f"{self.physician} – {self.get_role_display()}, {self.place}"
+
+    @property
+    def place(self):
+        """Where the appointment is: the district, the municipality or the arrangement."""
+        return self.district or self.municipality or self.arrangement
 
     def is_current(self, on=None):
         day = on or timezone.localdate()
@@ -477,11 +771,10 @@ class Visibility(models.TextChoices):
 
 class PhoneQuerySet(models.QuerySet):
     def kept_by(self, offices):
-        """The numbers whose owner (physician, appointment or municipality) `offices` keep."""
+        """The numbers whose owner (physician or appointment) `offices` keep."""
         return self.filter(
             Q(physician__in=Physician.objects.kept_by(offices).values("pk"))
             | Q(appointment__in=Appointment.objects.kept_by(offices).values("pk"))
-            | Q(municipality__in=Municipality.objects.kept_by(offices).values("pk"))
         )
 
     def public(self):
@@ -493,7 +786,8 @@ class PhoneQuerySet(models.QuerySet):
 
 
 class Phone(models.Model):
-    """A phone number of a physician, of one appointment, or of a municipality's function (24/7 on-call)."""
+    """A phone number of a physician, or of one appointment (a post's own number). The function's numbers
+    (24/7, switchboard) are FunctionContacts."""
 
     number = PhoneField(_("number"))
     kind = models.CharField(_("kind"), max_length=20, choices=PhoneKind.choices, default=PhoneKind.MOBILE)
@@ -510,14 +804,6 @@ class Phone(models.Model):
         related_name="phones",
         verbose_name=_("appointment"),
     )
-    municipality = models.ForeignKey(
-        Municipality,
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="phones",
-        verbose_name=_("municipality"),
-    )
 
     objects = PhoneQuerySet.as_manager()
     history = HistoricalRecords()
@@ -528,14 +814,11 @@ class Phone(models.Model):
         verbose_name_plural = _("phone numbers")
         permissions = [("view_authorities_only", _("Can see phone numbers for authorities only"))]
         constraints = [
-            # A number belongs to exactly one owner: a physician, an appointment or a municipality.
+            # A number belongs to exactly one owner: a physician or an appointment.
             models.CheckConstraint(
-                condition=(
-                    Q(physician__isnull=False, appointment__isnull=True, municipality__isnull=True)
-                    | Q(physician__isnull=True, appointment__isnull=False, municipality__isnull=True)
-                    | Q(physician__isnull=True, appointment__isnull=True, municipality__isnull=False)
-                ),
-                name="phone_has_exactly_one_owner",
+                condition=Q(physician__isnull=False, appointment__isnull=True)
+                | Q(physician__isnull=True, appointment__isnull=False),
+                name="phone_has_one_owner",
             ),
         ]
 
@@ -545,6 +828,195 @@ class Phone(models.Model):
     @property
     def is_public(self):
         return self.visibility == Visibility.PUBLIC
+
+
+class ContactKind(models.TextChoices):
+    ROLE_MAILBOX = "role_mailbox", _("role mailbox")
+    EMERGENCY = "emergency", _("24/7 emergency number")
+    SWITCHBOARD = "switchboard", _("switchboard")
+    # The out-of-hours clinic that serves the municipality: its name, number and hours are the Legevakt's.
+    LEGEVAKT = "legevakt", _("out-of-hours clinic (legevakt)")
+
+
+def default_visibility(kind):
+    """Who sees a new function contact of `kind`: the 24/7 number is for the authorities, unless the office says so."""
+    return Visibility.AUTHORITIES if kind == ContactKind.EMERGENCY else Visibility.PUBLIC
+
+
+class LegevaktQuerySet(models.QuerySet):
+    def kept_by(self, offices):
+        """The out-of-hours clinics that serve a municipality `offices` keep: shared ones by every such office."""
+        return self.filter(
+            models.Exists(
+                FunctionContact.objects.filter(
+                    legevakt=models.OuterRef("pk"), municipality__county__county_governor__in=offices
+                )
+            )
+        )
+
+    def visible(self, *, include_restricted):
+        return self if include_restricted else self.filter(visibility=Visibility.PUBLIC)
+
+
+class Legevakt(TrackedModel):
+    """An out-of-hours clinic (legevakt), often intermunicipal, with its direct number: 116117 routes by the
+    caller's location, so it does not reach a given legevakt. Each municipality it serves has a function
+    contact of kind "legevakt" pointing here (registry.services.set_served)."""
+
+    name = models.CharField(_("name"), max_length=150, unique=True)
+    number = PhoneField(_("direct number"))
+    visibility = models.CharField(
+        _("visibility"), max_length=20, choices=Visibility.choices, default=Visibility.AUTHORITIES
+    )
+    opening_hours = models.CharField(_("opening hours"), max_length=200, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    search_text = models.TextField(editable=False, blank=True, default="")
+
+    objects = LegevaktQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("out-of-hours clinic (legevakt)")
+        verbose_name_plural = _("out-of-hours clinics (legevakter)")
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.derive()
+        kwargs["update_fields"] = with_search_text(kwargs.get("update_fields"), {"name"})
+        super().save(*args, **kwargs)
+
+    DERIVED_FIELDS = {"search_text": {"name"}}
+
+    def derive(self):
+        """Compute the derived fields. Called by save() and by every bulk write (registry.services)."""
+        self.search_text = search_text(self.name)
+
+    @property
+    def is_public(self):
+        return self.visibility == Visibility.PUBLIC
+
+    @property
+    def municipalities(self):
+        """The municipalities it serves (one query)."""
+        return Municipality.objects.filter(function_contacts__legevakt=self).distinct()
+
+
+class FunctionContactQuerySet(models.QuerySet):
+    def kept_by(self, offices):
+        """The contacts of the municipalities, districts and arrangements `offices` keep."""
+        return self.filter(
+            Q(municipality__county__county_governor__in=offices)
+            | Q(district__municipality__county__county_governor__in=offices)
+            | Q(arrangement__in=Arrangement.objects.kept_by(offices).values("pk"))
+        )
+
+    def visible(self, *, include_restricted):
+        """The contacts a reader may see: a legevakt link as its clinic's visibility says."""
+        if include_restricted:
+            return self
+        return self.filter(
+            (~Q(kind=ContactKind.LEGEVAKT) & Q(visibility=Visibility.PUBLIC))
+            | Q(kind=ContactKind.LEGEVAKT, legevakt__visibility=Visibility.PUBLIC)
+        )
+
+    def of_the_function(self):
+        """The contacts that are the function's own (not the legevakt links, which their clinic keeps)."""
+        return self.exclude(kind=ContactKind.LEGEVAKT)
+
+
+class FunctionContact(TrackedModel):
+    """A way to reach the kommuneoverlege function rather than a person: a role mailbox, the 24/7 emergency
+    number or the switchboard, of a municipality, a district or an arrangement. Confirmed on its own."""
+
+    kind = models.CharField(_("kind"), max_length=20, choices=ContactKind.choices)
+    # For a role mailbox: the role it is for (kommuneoverlege@…, smittevernoverlege@…); empty: the function's.
+    role = models.CharField(_("role"), max_length=40, choices=Role.choices, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    number = PhoneField(_("number"), null=True, blank=True)
+    visibility = models.CharField(_("visibility"), max_length=20, choices=Visibility.choices, default=Visibility.PUBLIC)
+    opening_hours = models.CharField(
+        _("opening hours"), max_length=200, blank=True, help_text=_("For example: weekdays 08–15.30")
+    )
+    municipality = models.ForeignKey(
+        Municipality,
+        verbose_name=_("municipality"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="function_contacts",
+    )
+    district = models.ForeignKey(
+        District,
+        verbose_name=_("district"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="function_contacts",
+    )
+    arrangement = models.ForeignKey(
+        Arrangement,
+        verbose_name=_("intermunicipal arrangement"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="function_contacts",
+    )
+    legevakt = models.ForeignKey(
+        Legevakt,
+        verbose_name=_("out-of-hours clinic (legevakt)"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="links",
+    )
+
+    objects = FunctionContactQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["kind", "role", "pk"]
+        verbose_name = _("function contact")
+        verbose_name_plural = _("function contacts")
+        constraints = [
+            # A function contact belongs to exactly one owner: a municipality, a district or an arrangement.
+            models.CheckConstraint(
+                condition=Q(municipality__isnull=False, district__isnull=True, arrangement__isnull=True)
+                | Q(municipality__isnull=True, district__isnull=False, arrangement__isnull=True)
+                | Q(municipality__isnull=True, district__isnull=True, arrangement__isnull=False),
+                name="function_contact_has_one_owner",
+            ),
+            # A mailbox is an address and nothing else; the 24/7 number and the switchboard are numbers; a
+            # legevakt link points to its clinic, which has the number.
+            models.CheckConstraint(
+                condition=Q(kind="role_mailbox", number__isnull=True, legevakt__isnull=True) & ~Q(email="")
+                | Q(kind__in=["emergency", "switchboard"], number__isnull=False, email="", legevakt__isnull=True)
+                | Q(kind="legevakt", number__isnull=True, email="", legevakt__isnull=False),
+                name="function_contact_mailbox_number_or_legevakt",
+            ),
+        ]
+
+    def __str__(self):
+        value = self.email or (format_phone(self.number) if self.number else "") or str(self.legevakt or "")
+        return f"{self.get_kind_display()}: {value}"
+
+    @property
+    def owner(self):
+        return self.municipality or self.district or self.arrangement
+
+    @property
+    def is_public(self):
+        """Whether anyone may see it: a legevakt link as its clinic says."""
+        visibility = self.legevakt.visibility if self.kind == ContactKind.LEGEVAKT else self.visibility
+        return visibility == Visibility.PUBLIC
+
+    def clean(self):
+        if self.kind == ContactKind.ROLE_MAILBOX and not self.email:
+            raise ValidationError({"email": _("A role mailbox needs its e-mail address.")})
+        if self.kind in (ContactKind.EMERGENCY, ContactKind.SWITCHBOARD) and not self.number:
+            raise ValidationError({"number": _("This kind of contact needs a phone number.")})
+        if self.kind == ContactKind.LEGEVAKT and not self.legevakt_id:
+            raise ValidationError({"legevakt": _("Choose the out-of-hours clinic.")})
 
 
 class DataVersion(models.Model):

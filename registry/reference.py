@@ -11,7 +11,7 @@ import datetime
 import re
 from pathlib import Path
 
-from registry.search import municipality_search_text
+from registry.search import municipality_search_text, search_text
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 # The date the current set of 357 municipality numbers took effect (the 2024 county reform).
@@ -114,3 +114,26 @@ def load_former_numbers(FormerNumber, Municipality, County, data_dir=DATA_DIR):
             ceased.successors.add(*targets)
         count += 1
     return count
+
+
+# Oslo's districts run health services of their own (each has a bydelsoverlege); SSB marks Sentrum and
+# Marka as statistical units, and the districts of the other cities are statistical too.
+HEALTH_SERVICE_MUNICIPALITIES = {"0301"}
+
+
+def load_districts(District, Municipality, data_dir=DATA_DIR):
+    """Create or update the districts SSB lists (registry/data/bydeler.csv); return how many there are. Idempotent."""
+    municipalities = {m.number: m for m in Municipality.objects.filter(number__in=["0301", "1103", "4601", "5001"])}
+    for row in read_csv(data_dir / "bydeler.csv"):
+        name = row["navn"]
+        District.objects.update_or_create(
+            number=row["bydelsnummer"],
+            defaults={
+                "name": name,
+                "municipality": municipalities[row["kommunenummer"]],
+                "runs_health_services": row["kommunenummer"] in HEALTH_SERVICE_MUNICIPALITIES and not row["merknad"],
+                # Historical models (a data migration) have no derive() of their own.
+                "search_text": search_text(name, row["bydelsnummer"]),
+            },
+        )
+    return District.objects.count()

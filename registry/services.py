@@ -27,9 +27,15 @@ from simple_history.utils import bulk_update_with_history
 from registry import access
 from registry.models import (
     Appointment,
+    Arrangement,
+    ContactKind,
     County,
     CountyGovernor,
+    District,
     FormerNumber,
+    FunctionContact,
+    Legevakt,
+    Membership,
     Municipality,
     Phone,
     Physician,
@@ -75,7 +81,22 @@ def write_path():
         _in_write_path.reset(token)
 
 
-GUARDED = (CountyGovernor, County, Municipality, FormerNumber, Physician, Appointment, Phone)
+GUARDED = (
+    CountyGovernor,
+    County,
+    Municipality,
+    FormerNumber,
+    District,
+    Arrangement,
+    Membership,
+    Physician,
+    Appointment,
+    Phone,
+    FunctionContact,
+    Legevakt,
+)
+# Many-to-many tables the guard watches too.
+GUARDED_LINKS = (Municipality.successors.through,)
 
 
 def guard_write_path(sender, raw=False, **kwargs):
@@ -161,9 +182,32 @@ def _check_entries(objects, *, by):
     appointments = [obj for obj in objects if isinstance(obj, Appointment)]
     if appointments:
         access.check_may_appoint(by, appointments)
-    others = [obj for obj in objects if isinstance(obj, (Municipality, Physician, Phone))]
+    others = [obj for obj in objects if not isinstance(obj, (Appointment, County, CountyGovernor, FormerNumber))]
     if others:
         access.check_may_change(by, others)
+
+
+def _check_consistency(objects):
+    """What the database cannot check across tables: a district's appointment is in its municipality, and an
+    arrangement's appointment is in a role the arrangement covers. Raises ValidationError saying what to do."""
+    for obj in objects:
+        if isinstance(obj, (Appointment, FunctionContact)) and obj.district_id:
+            district = District.objects.filter(pk=obj.district_id).values_list("municipality_id", flat=True).first()
+            if obj.municipality_id is None:
+                obj.municipality_id = district
+            elif district != obj.municipality_id:
+                raise ValidationError({"district": _("The district must be one of the municipality's own.")})
+            if isinstance(obj, FunctionContact):
+                obj.municipality_id = None  # a district's contact belongs to the district alone
+        if isinstance(obj, Appointment) and obj.arrangement_id:
+            arrangement = Arrangement.objects.get(pk=obj.arrangement_id)
+            if not arrangement.covers(obj.role):
+                raise ValidationError(
+                    {
+                        "role": _("%(arrangement)s does not hold the role %(role)s for its members.")
+                        % {"arrangement": arrangement.name, "role": obj.get_role_display()}
+                    }
+                )
 
 
 def save_entries(objects, *, by, reason, confirm=False):
@@ -177,6 +221,7 @@ def save_entries(objects, *, by, reason, confirm=False):
     if not objects:
         return objects
     with write_path():
+        _check_consistency(objects)
         _check_entries(objects, by=by)
         now = timezone.now()
         office = None
@@ -198,7 +243,7 @@ def delete_entries(objects, *, by, reason):
     if not objects:
         return 0
     with write_path():
-        if any(isinstance(obj, (Municipality, County, CountyGovernor, FormerNumber)) for obj in objects):
+        if any(isinstance(obj, (Municipality, County, CountyGovernor, FormerNumber, District)) for obj in objects):
             _check(access.check_national, by, _("reference data"))
         _check(access.check_may_change, by, objects)
         now = timezone.now()
@@ -207,6 +252,59 @@ def delete_entries(objects, *, by, reason):
             obj.delete()
         note_data_changed()
     return len(objects)
+
+
+def set_served(legevakt, municipalities, *, by, reason):
+    """Set which municipalities the out-of-hours clinic `legevakt` serves: a function contact of kind
+    "legevakt" in each. An office adds or removes only its own municipalities; a clinic another office's
+    municipality shares keeps that municipality."""
+    municipalities = list(municipalities)
+    with write_path():
+        links = {link.municipality_id: link for link in legevakt.links.filter(municipality__isnull=False)}
+        wanted = {m.pk for m in municipalities}
+        added = [
+            FunctionContact(kind=ContactKind.LEGEVAKT, legevakt=legevakt, municipality_id=pk)
+            for pk in sorted(wanted - set(links))
+        ]
+        removed = [link for pk, link in links.items() if pk not in wanted]
+        _check(access.check_may_change, by, added)
+        delete_entries(removed, by=by, reason=reason)
+        save_entries(added, by=by, reason=reason)
+        note_data_changed()
+
+
+def form_arrangement(appointments, *, arrangement, on, by, reason):
+    """Turn appointments that one person holds in several municipalities into one arrangement, in one step.
+
+    `arrangement` is a new, unsaved Arrangement. Its members are the appointments' municipalities from `on`;
+    each person gets one appointment to the arrangement in their role from `on`, and their appointments in
+    the municipalities end the day before, so that who held the role when stays answerable. Returns the
+    arrangement.
+    """
+    appointments = [a for a in appointments if a.municipality_id and not a.district_id]
+    if not appointments:
+        raise ValidationError(_("Choose appointments in municipalities to make an arrangement of."))
+    with write_path():
+        _check(access.check_may_change, by, appointments)
+        save_entries([arrangement], by=by, reason=reason)
+        municipalities = sorted({a.municipality_id for a in appointments})
+        save_entries(
+            [Membership(arrangement=arrangement, municipality_id=pk, valid_from=on) for pk in municipalities],
+            by=by,
+            reason=reason,
+        )
+        holders = sorted({(a.physician_id, a.role) for a in appointments})
+        new = []
+        for physician_id, role in holders:
+            # The person already serves these municipalities in this role, so the office keeps them.
+            new.append(Appointment(arrangement=arrangement, physician_id=physician_id, role=role, start_date=on))
+        save_entries(new, by=by, reason=reason)
+        ending = [a for a in appointments if a.end_date is None or a.end_date >= on]
+        for appointment in ending:
+            appointment.end_date = max(on - datetime.timedelta(days=1), appointment.start_date)
+        save_entries(ending, by=by, reason=reason)
+        note_data_changed()
+    return arrangement
 
 
 def set_successors(municipality, successors, *, by, reason):
@@ -313,6 +411,23 @@ def add_phones(phones, *, by, reason, now=None):
 def change_phones(phones, fields, *, by, reason, now=None):
     """Save `fields` of `phones` (a note, a kind, a visibility)."""
     _update(Phone, phones, fields, by=by, reason=reason, now=now, check=access.check_may_change)
+
+
+def add_function_contacts(contacts, *, by, reason, now=None):
+    """Insert new function contacts (unsaved instances, each with its one owner); set their ids and return them."""
+    contacts = list(contacts)
+    if not contacts:
+        return contacts
+    with write_path():
+        _check(access.check_may_change, by, contacts)
+        _insert(FunctionContact, contacts, by=by, reason=reason, now=now)
+        note_data_changed()
+    return contacts
+
+
+def change_function_contacts(contacts, fields, *, by, reason, now=None):
+    """Save `fields` of function contacts (a mailbox's address)."""
+    _update(FunctionContact, contacts, fields, by=by, reason=reason, now=now, check=access.check_may_change)
 
 
 def change_municipalities(municipalities, fields, *, by, reason, now=None):
@@ -657,7 +772,8 @@ def sync_municipalities(*, rows, on=None, dry_run=False, by=SYSTEM):
 
 
 def load_reference(*, by=SYSTEM):
-    """Load (or refresh) the offices, counties, municipalities and former numbers of registry/data; return the counts.
+    """Load (or refresh) the offices, counties, municipalities, former numbers and districts of registry/data; return
+    the counts.
 
     What the data migrations load into a new database, for a database whose tables were emptied (the
     browser tests' live server). Idempotent.
@@ -668,6 +784,7 @@ def load_reference(*, by=SYSTEM):
         _check(access.check_national, by, _("the reference data"))
         counts = reference.load_reference_data(CountyGovernor, County, Municipality)
         counts["former_numbers"] = reference.load_former_numbers(FormerNumber, Municipality, County)
+        counts["districts"] = reference.load_districts(District, Municipality)
         note_data_changed()
     return counts
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.national_list, name="list"),
     path("resultater/", views.results, name="results"),
     re_path(r"^kommune/(?P<number>[0-9]{1,4})/$", views.municipality_detail, name="municipality-detail"),
+    path("ordning/<int:pk>/", views.arrangement_detail, name="arrangement-detail"),
     path("eksport.csv", views.export_csv, name="export-csv"),
     path("eksport.xlsx", views.export_xlsx, name="export-xlsx"),
     path("dekning/", views.coverage, name="coverage"),

@@ -24,10 +24,23 @@ from django.db.models import F
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from registry.models import Appointment, County, CountyGovernor, DataVersion, Municipality, Phone, Physician
+from registry.models import (
+    Appointment,
+    Arrangement,
+    County,
+    CountyGovernor,
+    DataVersion,
+    District,
+    FunctionContact,
+    Legevakt,
+    Membership,
+    Municipality,
+    Phone,
+    Physician,
+)
 
 # Models with history: their newest history row says when the data changed.
-TRACKED = [Municipality, Physician, Appointment, Phone]
+TRACKED = [Municipality, Physician, Appointment, Phone, District, Arrangement, Membership, FunctionContact, Legevakt]
 # Shown on every page but without history: only the counter notes their changes.
 ALSO_SHOWN = [County, CountyGovernor]
 

@@ -5,19 +5,21 @@ from functools import wraps
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.cache import caches
+from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import get_template, render_to_string
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from accounts.access import may_view_list, sees_restricted_numbers
 from registry import exports
 from registry.conditional import conditional_list, list_variant
-from registry.coverage import coverage_by_office
-from registry.directory import build_entries
-from registry.filters import MunicipalityFilter
-from registry.models import Municipality
+from registry.coverage import coverage_by_office, districts_without_chief_physician
+from registry.directory import Contact, build_district_entries, build_entries
+from registry.filters import MunicipalityFilter, day_asked
+from registry.models import Arrangement, Municipality, Phone, Role
 from registry.numbers import current_number
 from registry.page_cache import shareable
 
@@ -41,18 +43,23 @@ def search(request):
     """Return (filterset, entries) for the search and filters in the query string; no entries if they are invalid."""
     filterset = MunicipalityFilter(request.GET, request=request)
     municipalities = filterset.results() if filterset.is_valid() else []
-    return filterset, build_entries(municipalities, include_restricted=sees_restricted_numbers(request.user))
+    entries = build_entries(
+        municipalities, include_restricted=sees_restricted_numbers(request.user), today=filterset.today
+    )
+    return filterset, entries
 
 
 def list_context(request, filterset):
     municipalities = filterset.results() if filterset.is_valid() else []
-    rows = rendered_rows(request, municipalities)
+    rows = rendered_rows(request, municipalities, day=filterset.today)
     return {
         "filterset": filterset,
         "form": filterset.form,
         "rows": [html for html, has_chief_physician in rows],
         "query_string": request.GET.urlencode(),
         "vacancies": sum(1 for html, has_chief_physician in rows if not has_chief_physician),
+        "districts": filterset.matched_districts(),
+        "on_day": filterset.today if request.GET.get("on") and filterset.is_valid() else None,
     }
 
 
@@ -61,12 +68,13 @@ def list_context(request, filterset):
 ROWS_CACHE_SECONDS = 600
 
 
-def row_key_prefix(request):
-    """The start of the keys of the list's cached rows: each row's key adds its municipality."""
-    return "registry:row:" + list_variant(request) + ":"
+def row_key_prefix(request, day=None):
+    """The start of the keys of the list's cached rows: each row's key adds its municipality. A row for
+    another day than today (`?on=`) is another row."""
+    return "registry:row:" + list_variant(request) + ":" + (day.isoformat() if day else "") + ":"
 
 
-def rendered_rows(request, municipalities):
+def rendered_rows(request, municipalities, day=None):
     """Return (row HTML, has a chief physician) for each municipality, rendering only the rows not in the cache.
 
     Building and rendering a row (its contacts, numbers, shared arrangements) is most of a search's
@@ -74,7 +82,7 @@ def rendered_rows(request, municipalities):
     So each row is rendered once per data change, day, language and access, and kept in the shared
     cache; a search then costs its own queries and one cache read (make bench-search).
     """
-    prefix = row_key_prefix(request)
+    prefix = row_key_prefix(request, day)
     keys = {municipality.pk: f"{prefix}{municipality.pk}" for municipality in municipalities}
     rows_cache = caches["rows"]
     found = rows_cache.get_many(list(keys.values())) if keys else {}
@@ -83,7 +91,7 @@ def rendered_rows(request, municipalities):
         template = get_template("includes/_result_row.html")
         rendered = {
             keys[entry.municipality.pk]: (template.render({"entry": entry}), entry.has_chief_physician)
-            for entry in build_entries(missing, include_restricted=sees_restricted_numbers(request.user))
+            for entry in build_entries(missing, include_restricted=sees_restricted_numbers(request.user), today=day)
         }
         rows_cache.set_many(rendered, ROWS_CACHE_SECONDS)
         found.update(rendered)
@@ -122,26 +130,61 @@ def results(request):
 
 
 @list_access
-@shareable
+@shareable(parameters={"on"})
 @conditional_list
 def municipality_detail(request, number):
     if len(number) < 4:
         # Numbers lose their leading zero in spreadsheets: /kommune/301/ is Oslo, 0301.
         return redirect("registry:municipality-detail", number=number.zfill(4), permanent=True)
-    municipality = Municipality.objects.for_directory().filter(number=number).first()
+    asked = day_asked(request.GET)
+    if request.GET.get("on") and asked is None:
+        raise SuspiciousOperation("bad date")  # a 400 page: the only parameter is a date
+    day = asked or timezone.localdate()
+    municipality = Municipality.objects.for_directory(on=day).filter(number=number).first()
     if municipality is None:
         current = current_number(number)
         if current is None:
             raise Http404
         return redirect("registry:municipality-detail", number=current, permanent=True)
-    (entry,) = build_entries([municipality], include_restricted=sees_restricted_numbers(request.user))
+    restricted = sees_restricted_numbers(request.user)
+    (entry,) = build_entries([municipality], include_restricted=restricted, today=day)
+    districts = municipality.districts.with_health_services().order_by("number")
     context = {
         "entry": entry,
         "municipality": municipality,
-        "is_active": municipality.is_active(),
+        "is_active": municipality.is_active(on=day),
         "successors": list(municipality.successors.order_by("number")),
+        "districts": build_district_entries(districts, include_restricted=restricted, today=day),
+        "on_day": asked,
     }
     return render(request, "registry/municipality_detail.html", context)
+
+
+@list_access
+@shareable
+@conditional_list
+def arrangement_detail(request, pk):
+    """An intermunicipal arrangement: its kind, its members with their dates, and who holds each role."""
+    arrangement = get_object_or_404(Arrangement, pk=pk)
+    today = timezone.localdate()
+    memberships = list(arrangement.memberships.select_related("municipality").order_by("municipality__number"))
+    appointments = list(arrangement.appointments.on(today).select_related("physician").order_by("role", "start_date"))
+    phones = Phone.objects.visible(include_restricted=sees_restricted_numbers(request.user)).filter(
+        physician_id__in={a.physician_id for a in appointments}
+    )
+    phones_of = {}
+    for phone in phones:
+        phones_of.setdefault(phone.physician_id, []).append(phone)
+    context = {
+        "arrangement": arrangement,
+        "role_labels": [Role(role).label for role in arrangement.role_list],
+        "memberships": memberships,
+        "contacts": [Contact(appointment=a, phones=phones_of.get(a.physician_id, [])) for a in appointments],
+        "function_contacts": list(
+            arrangement.function_contacts.visible(include_restricted=sees_restricted_numbers(request.user))
+        ),
+    }
+    return render(request, "registry/arrangement_detail.html", context)
 
 
 def export(build_response):
@@ -169,7 +212,12 @@ export_xlsx = export(exports.xlsx_response)
 @conditional_list
 def coverage(request):
     offices, national = coverage_by_office()
-    context = {"offices": offices, "national": national, "stale_days": settings.REGISTRY_STALE_AFTER_DAYS}
+    context = {
+        "offices": offices,
+        "national": national,
+        "stale_days": settings.REGISTRY_STALE_AFTER_DAYS,
+        "districts": districts_without_chief_physician(),
+    }
     return render(request, "registry/coverage.html", context)
 
 

@@ -5,7 +5,17 @@ import datetime
 import factory
 from django.contrib.auth import get_user_model
 
-from registry.models import Appointment, Municipality, Phone, PhoneKind, Physician, Role, Visibility
+from registry.models import (
+    Appointment,
+    ContactKind,
+    FunctionContact,
+    Municipality,
+    Phone,
+    PhoneKind,
+    Physician,
+    Role,
+    Visibility,
+)
 from registry.phones import parse_phone
 
 
@@ -66,6 +76,18 @@ class PhoneFactory(RegistryFactory):
     kind = PhoneKind.MOBILE
     visibility = Visibility.PUBLIC
     physician = factory.SubFactory(PhysicianFactory)
+
+
+class FunctionContactFactory(RegistryFactory):
+    """A municipality's 24/7 number (give kind, email or number for others)."""
+
+    class Meta:
+        model = FunctionContact
+
+    kind = ContactKind.EMERGENCY
+    number = factory.Sequence(lambda n: parse_phone(f"7{n:07d}"))
+    visibility = Visibility.PUBLIC
+    municipality = factory.LazyFunction(lambda: municipality("5001"))
 
 
 def clear_caches():

@@ -4,7 +4,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from registry.models import PhoneKind, Role
+from registry.models import ArrangementKind, ContactKind, PhoneKind, Role
 
 
 class PhoneSerializer(serializers.Serializer):
@@ -19,6 +19,9 @@ class PhoneSerializer(serializers.Serializer):
 
 class ContactSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
+    arrangement = serializers.SerializerMethodField(
+        help_text="The id of the arrangement the role is held through; null: the municipality's own appointment."
+    )
     name = serializers.CharField()
     email = serializers.CharField(help_text="Empty when unknown.")
     phones = PhoneSerializer(many=True)
@@ -35,6 +38,10 @@ class ContactSerializer(serializers.Serializer):
     def get_shared_with(self, contact):
         return [municipality.number for municipality in contact.shared_with]
 
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_arrangement(self, contact):
+        return contact.through.arrangement.pk if contact.through is not None else None
+
 
 class CountySerializer(serializers.Serializer):
     number = serializers.CharField()
@@ -46,11 +53,63 @@ class CountyGovernorSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
-class FunctionContactsSerializer(serializers.Serializer):
-    """Contacts of the municipality's function rather than a person: the role mailbox and the 24/7 on-call number."""
+class ArrangementSerializer(serializers.Serializer):
+    """An intermunicipal arrangement the municipality is a member of on the day."""
 
-    email = serializers.CharField(source="role_email", help_text="The role mailbox; empty when unknown.")
-    phones = PhoneSerializer(many=True, source="function_phones")
+    id = serializers.IntegerField(source="arrangement.pk")
+    name = serializers.CharField(source="arrangement.name")
+    kind = serializers.ChoiceField(choices=ArrangementKind.choices, source="arrangement.kind")
+    organisation_number = serializers.CharField(
+        source="arrangement.organisation_number", help_text="Empty when unknown."
+    )
+    roles = serializers.ListField(
+        child=serializers.ChoiceField(choices=Role.choices),
+        source="arrangement.role_list",
+        help_text="The roles it holds for its members.",
+    )
+    members = serializers.SerializerMethodField(help_text="Numbers of the member municipalities on the day.")
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_members(self, through):
+        return [municipality.number for municipality in through.members]
+
+
+class FunctionContactSerializer(serializers.Serializer):
+    """A contact of the function rather than a person: a role mailbox, the 24/7 number, the switchboard."""
+
+    kind = serializers.ChoiceField(choices=ContactKind.choices)
+    role = serializers.CharField(help_text="For a role mailbox: the role it is for; empty: the function's.")
+    email = serializers.CharField(help_text="For a role mailbox; empty otherwise.")
+    number = serializers.SerializerMethodField(help_text="E.164, for the 24/7 number and the switchboard.")
+    opening_hours = serializers.CharField()
+    arrangement = serializers.SerializerMethodField(help_text="The arrangement's id when it is the arrangement's.")
+    verified_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_number(self, contact):
+        return contact.number.as_e164 if contact.number else None
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_arrangement(self, contact):
+        through = getattr(contact, "through", None)
+        return through.arrangement.pk if through else None
+
+
+class LegevaktSerializer(serializers.Serializer):
+    """An out-of-hours clinic that serves the municipality, with its direct number."""
+
+    name = serializers.CharField()
+    number = serializers.SerializerMethodField(help_text="E.164.")
+    opening_hours = serializers.CharField()
+
+    @extend_schema_field(serializers.CharField())
+    def get_number(self, legevakt):
+        return legevakt.number.as_e164
+
+
+class MunicipalityReferenceSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    name = serializers.CharField()
 
 
 class MunicipalitySerializer(serializers.Serializer):
@@ -61,13 +120,28 @@ class MunicipalitySerializer(serializers.Serializer):
     )
     county = CountySerializer()
     county_governor = CountyGovernorSerializer()
-    function_contacts = FunctionContactsSerializer(source="*")
+    valid_from = serializers.DateField(source="municipality.valid_from", allow_null=True)
+    valid_to = serializers.DateField(source="municipality.valid_to", allow_null=True, help_text="Null: exists.")
+    predecessors = serializers.SerializerMethodField(
+        help_text="Municipalities it succeeded in a reform, and numbers it had before a renumbering."
+    )
+    successors = MunicipalityReferenceSerializer(many=True, source="municipality.successors.all")
+    arrangements = ArrangementSerializer(many=True)
+    function_contacts = FunctionContactSerializer(many=True)
+    legevakter = LegevaktSerializer(many=True)
     contacts = ContactSerializer(many=True)
     has_chief_physician = serializers.BooleanField()
     confirmed_at = serializers.DateTimeField(
         allow_null=True, help_text="The oldest confirmation of the entry's parts; null: some part never confirmed."
     )
     url = serializers.SerializerMethodField(help_text="The municipality's page in the national list.")
+
+    @extend_schema_field(MunicipalityReferenceSerializer(many=True))
+    def get_predecessors(self, entry):
+        municipality = entry.municipality
+        earlier = [{"number": m.number, "name": m.name} for m in municipality.predecessors.all()]
+        earlier += [{"number": f.number, "name": municipality.name} for f in municipality.former_numbers.all()]
+        return sorted(earlier, key=lambda item: item["number"])
 
     def get_url(self, entry) -> str:
         path = reverse("registry:municipality-detail", args=[entry.municipality.number])

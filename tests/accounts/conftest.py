@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from tests.factories import AppointmentFactory, PhoneFactory, PhysicianFactory, municipality
+from tests.factories import AppointmentFactory, FunctionContactFactory, PhoneFactory, PhysicianFactory, municipality
 
 TRONDHEIM, BERGEN = "5001", "4601"
 
@@ -50,7 +50,7 @@ def own(db):
         "municipality": appointment.municipality,
         "physician_phone": PhoneFactory(physician=appointment.physician),
         "appointment_phone": PhoneFactory(physician=None, appointment=appointment),
-        "municipality_phone": PhoneFactory(physician=None, municipality=appointment.municipality),
+        "municipality_contact": FunctionContactFactory(municipality=appointment.municipality),
     }
 
 
@@ -66,7 +66,7 @@ def foreign(db):
         "municipality": appointment.municipality,
         "physician_phone": PhoneFactory(physician=appointment.physician),
         "appointment_phone": PhoneFactory(physician=None, appointment=appointment),
-        "municipality_phone": PhoneFactory(physician=None, municipality=appointment.municipality),
+        "municipality_contact": FunctionContactFactory(municipality=appointment.municipality),
     }
 
 

@@ -8,7 +8,7 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from registry.models import Appointment, Municipality, Phone, Physician
+from registry.models import Appointment, FunctionContact, Municipality, Phone, Physician
 from tests.accounts.conftest import BERGEN, TRONDHEIM, appointment_form
 from tests.factories import AppointmentFactory, PhysicianFactory, municipality, remove, write
 
@@ -41,7 +41,9 @@ def test_editor_lists_only_their_own_municipalities(trondelag_client):
 def test_editor_lists_only_physicians_and_numbers_of_their_region(trondelag_client, own, foreign):
     assert listed(trondelag_client.get(url("physician_changelist"))) == {own["physician"]}
     phones = listed(trondelag_client.get(url("phone_changelist")))
-    assert phones == {own["physician_phone"], own["appointment_phone"], own["municipality_phone"]}
+    assert phones == {own["physician_phone"], own["appointment_phone"]}
+    contacts = listed(trondelag_client.get(url("functioncontact_changelist")))
+    assert contacts == {own["municipality_contact"]}
 
 
 def test_editor_finds_nothing_of_another_region_by_search(trondelag_client, own, foreign):
@@ -102,10 +104,11 @@ def test_editor_cannot_open_a_foreign_entry_by_its_id(trondelag_client, foreign,
         assert trondelag_client.get(url(f"{kind}_{view}", own[kind].pk)).status_code == 200
 
 
-@pytest.mark.parametrize("kind", ["physician_phone", "appointment_phone", "municipality_phone"])
+@pytest.mark.parametrize("kind", ["physician_phone", "appointment_phone", "municipality_contact"])
 def test_editor_cannot_open_a_foreign_phone_number(trondelag_client, foreign, own, kind):
-    assert trondelag_client.get(url("phone_change", foreign[kind].pk)).status_code == 302
-    assert trondelag_client.get(url("phone_change", own[kind].pk)).status_code == 200
+    name = "functioncontact_change" if kind == "municipality_contact" else "phone_change"
+    assert trondelag_client.get(url(name, foreign[kind].pk)).status_code == 302
+    assert trondelag_client.get(url(name, own[kind].pk)).status_code == 200
 
 
 def test_editor_cannot_end_a_foreign_appointment_by_posting_to_its_url(trondelag_client, foreign):
@@ -133,9 +136,20 @@ def test_editor_cannot_confirm_a_foreign_appointment_by_posting_to_its_url(trond
 
 def test_editor_cannot_change_a_foreign_municipalitys_function_contacts(trondelag_client, foreign):
     bergen = foreign["municipality"]
-    trondelag_client.post(url("municipality_change", bergen.pk), {"role_email": "hacked@example.no"})
-    bergen.refresh_from_db()
-    assert bergen.role_email == ""
+    contact = foreign["municipality_contact"]
+    data = {"kind": "role_mailbox", "role": "", "email": "hacked@example.no", "visibility": "public"}
+    trondelag_client.post(url("functioncontact_change", contact.pk), {**data, "municipality": bergen.pk})
+    data = {
+        "function_contacts-TOTAL_FORMS": "1",
+        "function_contacts-INITIAL_FORMS": "0",
+        "function_contacts-0-kind": "role_mailbox",
+        "function_contacts-0-email": "hacked@example.no",
+        "function_contacts-0-visibility": "public",
+        "appointments-TOTAL_FORMS": "0",
+        "appointments-INITIAL_FORMS": "0",
+    }
+    trondelag_client.post(url("municipality_change", bergen.pk), data)
+    assert not bergen.function_contacts.filter(email="hacked@example.no").exists()
 
 
 # Posting a foreign municipality id in a form
@@ -231,11 +245,20 @@ def test_the_physician_inline_shows_only_appointments_of_the_editors_region(tron
 
 
 def test_editor_cannot_give_a_phone_number_to_a_foreign_owner(trondelag_client, foreign):
-    for owner in ("physician", "appointment", "municipality"):
+    for owner in ("physician", "appointment"):
         data = {"number": "+4741234567", "kind": "mobile", "visibility": "public", "note": "", owner: foreign[owner].pk}
         response = trondelag_client.post(url("phone_add"), data)
         assert response.status_code == 200 and owner in response.context["adminform"].form.errors
     assert not Phone.objects.filter(number="+4741234567").exists()
+    data = {
+        "kind": "switchboard",
+        "number": "+4741234567",
+        "visibility": "public",
+        "municipality": foreign["municipality"].pk,
+    }
+    response = trondelag_client.post(url("functioncontact_add"), data)
+    assert response.status_code == 200 and "municipality" in response.context["adminform"].form.errors
+    assert not FunctionContact.objects.filter(number="+4741234567").exists()
 
 
 def test_municipality_form_offers_only_own_municipalities(trondelag_client):
@@ -284,7 +307,10 @@ def test_municipality_autocomplete_offers_only_own_municipalities(trondelag_clie
 
 
 def test_municipality_autocomplete_in_the_phone_and_physician_forms_is_scoped_too(trondelag_client):
-    assert autocomplete(trondelag_client, "municipality", "Bergen", model_name="phone") == []
+    assert autocomplete(trondelag_client, "municipality", "Bergen", model_name="functioncontact") == []
+    assert autocomplete(trondelag_client, "municipality", "Trondheim", model_name="functioncontact") == [
+        "5001 Trondheim"
+    ]
 
 
 def test_appointment_autocomplete_offers_only_own_appointments(trondelag_client, own, foreign):
@@ -408,19 +434,21 @@ def test_editor_confirms_their_own_entry_on_its_page(trondelag_client, editor_tr
 def test_editor_changes_only_function_contacts_of_their_municipality(trondelag_client, own):
     trondheim = own["municipality"]
     data = {
-        "role_email": "kommuneoverlege@trondheim.example.no",
         "name": "Hacked",
         "number": "9999",
         "county": municipality(BERGEN).county_id,
-        "phones-TOTAL_FORMS": "0",
-        "phones-INITIAL_FORMS": "0",
+        "function_contacts-TOTAL_FORMS": "1",
+        "function_contacts-INITIAL_FORMS": "0",
+        "function_contacts-0-kind": "role_mailbox",
+        "function_contacts-0-email": "kommuneoverlege@trondheim.example.no",
+        "function_contacts-0-visibility": "public",
         "appointments-TOTAL_FORMS": "0",
         "appointments-INITIAL_FORMS": "0",
     }
     response = trondelag_client.post(url("municipality_change", trondheim.pk), data)
     assert response.status_code == 302, response.content.decode()[:3000]
     trondheim.refresh_from_db()
-    assert trondheim.role_email == "kommuneoverlege@trondheim.example.no"
+    assert trondheim.function_contacts.filter(email="kommuneoverlege@trondheim.example.no").exists()
     assert (trondheim.name, trondheim.number, trondheim.county.number) == ("Trondheim", TRONDHEIM, "50")
 
 

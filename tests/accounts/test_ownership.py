@@ -138,9 +138,8 @@ def test_an_unknown_hpr_number_is_an_error_that_says_what_to_do(trondelag_client
 def test_the_inline_refuses_another_offices_physician_by_id(trondelag_client, own, foreign):
     trondheim = own["municipality"]
     data = {
-        "role_email": "",
-        "phones-TOTAL_FORMS": "0",
-        "phones-INITIAL_FORMS": "0",
+        "function_contacts-TOTAL_FORMS": "0",
+        "function_contacts-INITIAL_FORMS": "0",
         "appointments-TOTAL_FORMS": "1",
         "appointments-INITIAL_FORMS": "0",
         "appointments-0-physician": str(foreign["physician"].pk),

@@ -8,7 +8,7 @@ from imports.normalise import find_layout
 from imports.planning import Snapshot, make_plan, read_rows
 from imports.services import import_scope
 from imports.sheets import read_sheet
-from registry.models import Appointment, FormerNumber, Municipality, Phone, PhoneKind, Physician, Role
+from registry.models import Appointment, ContactKind, FormerNumber, Municipality, Phone, PhoneKind, Physician, Role
 from tests.factories import AppointmentFactory, PhoneFactory, PhysicianFactory, municipality
 from tests.imports.conftest import csv_bytes, xlsx_bytes
 
@@ -158,16 +158,14 @@ def test_real_office_headers_keep_their_phone_numbers_and_kinds(import_sheet, su
     report = import_sheet(data, name="kontakter.xlsx", user=superuser)
 
     assert report.saved and not report.no_phone_columns
-    phones = {
-        (p.number.as_e164, p.kind, p.physician and p.physician.name, p.municipality_id) for p in Phone.objects.all()
-    }
-    grong = municipality("5045").pk
+    phones = {(p.number.as_e164, p.kind, p.physician.name) for p in Phone.objects.all()}
     assert phones == {
-        ("+4791234567", PhoneKind.MOBILE, "Kari Grong", None),
-        ("+4774312001", PhoneKind.OFFICE, "Kari Grong", None),
-        ("+4774312000", PhoneKind.SWITCHBOARD, None, grong),
-        ("+4790011223", PhoneKind.MOBILE, "Lars Lierne", None),
+        ("+4791234567", PhoneKind.MOBILE, "Kari Grong"),
+        ("+4774312001", PhoneKind.OFFICE, "Kari Grong"),
+        ("+4790011223", PhoneKind.MOBILE, "Lars Lierne"),
     }
+    (switchboard,) = municipality("5045").function_contacts.all()
+    assert (switchboard.number.as_e164, switchboard.kind) == ("+4774312000", ContactKind.SWITCHBOARD)
 
 
 def test_a_sheet_without_a_recognised_phone_column_waits_for_a_yes(import_sheet, superuser):
@@ -197,16 +195,14 @@ def test_a_vacancy_word_makes_the_rows_numbers_the_municipalitys_function_contac
 
     assert report.saved and Physician.objects.count() == 0
     heroy = Municipality.objects.get(number="1515")
-    assert heroy.role_email == "postmottak@heroy.kommune.no"
-    phone = Phone.objects.get()
-    assert (phone.municipality, phone.number.as_e164, phone.kind) == (heroy, "+4770081300", PhoneKind.SWITCHBOARD)
+    mailbox, switchboard = heroy.function_contacts.order_by("kind")
+    assert (mailbox.kind, mailbox.email) == (ContactKind.ROLE_MAILBOX, "postmottak@heroy.kommune.no")
+    assert (switchboard.kind, switchboard.number.as_e164) == (ContactKind.SWITCHBOARD, "+4770081300")
+    assert not Phone.objects.exists()
     (row,) = report.rows
     assert row.kind == "new" or row.kind == "updated"
     assert any("vacant" in note for note in row.notes)
-    assert [step.action for step in row.steps] == [
-        "Set the municipality's role mailbox",
-        "Add a function number to the municipality",
-    ]
+    assert [str(step.action) for step in row.steps] == ["Add a function contact to the municipality"] * 2
 
 
 def test_a_vacancy_leaves_the_current_holder_to_the_missing_list(import_sheet, superuser, today):

@@ -413,13 +413,13 @@ RICH_TABLES = {
         "<table:table-row-group><table:table-row>"
         '<table:table-cell office:value-type="float" office:value="5045"><text:p>5 045</text:p></table:table-cell>'
         '<table:table-cell office:value-type="string" table:number-columns-spanned="2"><text:p>Grong  '
-        "<text:s/>og<text:s text:c=\"3\"/>omegn</text:p><text:p>linje<text:tab/>to<text:line-break/>tre"
+        '<text:s/>og<text:s text:c="3"/>omegn</text:p><text:p>linje<text:tab/>to<text:line-break/>tre'
         '</text:p></table:table-cell><table:covered-table-cell office:value-type="string"><text:p>skjult</text:p>'
         '</table:covered-table-cell><table:table-cell office:value-type="percentage" office:value="0.25"/>'
         '<table:table-cell office:value-type="date" office:date-value="2026-11-23"/>'
         '<table:table-cell office:value-type="boolean" office:boolean-value="true"/>'
         '<table:table-cell office:value-type="time" office:time-value="PT08H"><text:p>08:00</text:p>'
-        '</table:table-cell><table:table-cell><text:p><text:span>Kå</text:span>re <text:a>Ø</text:a></text:p>'
+        "</table:table-cell><table:table-cell><text:p><text:span>Kå</text:span>re <text:a>Ø</text:a></text:p>"
         "<office:annotation><text:p>ikke med</text:p></office:annotation></table:table-cell>"
         '<table:table-cell table:number-columns-repeated="3"/>'
         '<table:table-cell office:value-type="currency" office:value="-1.5"/></table:table-row></table:table-row-group>'
@@ -480,8 +480,8 @@ SHARED_STRINGS = (
     '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="6" uniqueCount="6">'
     "<si><t>Kommunenummer</t></si>"
     '<si><t xml:space="preserve">  Kåre Ødegård </t></si>'
-    "<si><r><rPr><b/></rPr><t>Fet</t></r><r><t xml:space=\"preserve\"> og vanlig</t></r></si>"
-    "<si><t>東京</t><rPh sb=\"0\" eb=\"2\"><t>トウキョウ</t></rPh></si>"
+    '<si><r><rPr><b/></rPr><t>Fet</t></r><r><t xml:space="preserve"> og vanlig</t></r></si>'
+    '<si><t>東京</t><rPh sb="0" eb="2"><t>トウキョウ</t></rPh></si>'
     "<si><t>_x005F_x000D_ tekst</t></si>"
     "<si><t/></si>"
     "</sst>"

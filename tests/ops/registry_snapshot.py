@@ -15,7 +15,7 @@ from guardian.shortcuts import assign_perm
 
 from registry import services
 from registry.demo import load_demo_data
-from registry.models import CountyGovernor, Municipality, Physician
+from registry.models import ContactKind, CountyGovernor, FunctionContact, Municipality, Physician
 from tests.factories import UserFactory
 
 # Tables whose rows a restore does not copy: sessions end, and migrate writes its own log. The data
@@ -78,8 +78,13 @@ def fill_registry():
     physician = Physician.objects.order_by("pk").first()
     physician.name += " (endret)"
     services.save_entries([physician], by=former, reason="test")
-    grong.role_email = "kommuneoverlege@grong.example.no"
+    grong.parallel_names = "Gråante"
     services.save_entries([grong], by=services.SYSTEM, reason="test")
+    services.save_entries(
+        [FunctionContact(municipality=grong, kind=ContactKind.ROLE_MAILBOX, email="kommuneoverlege@grong.example.no")],
+        by=services.SYSTEM,
+        reason="test",
+    )
     services.set_successors(Municipality.objects.get(number="5042"), [grong], by=services.SYSTEM, reason="test")
     LogEntry.objects.create(
         user=editor,

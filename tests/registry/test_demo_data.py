@@ -1,3 +1,4 @@
+import datetime
 import io
 
 import pytest
@@ -5,7 +6,17 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.utils import translation
 
-from registry.models import Appointment, Phone, Physician, Role, Visibility
+from registry.models import (
+    Appointment,
+    ArrangementKind,
+    District,
+    Legevakt,
+    Municipality,
+    Phone,
+    Physician,
+    Role,
+    Visibility,
+)
 from tests.factories import PhysicianFactory
 
 pytestmark = pytest.mark.django_db
@@ -21,12 +32,30 @@ def load(*args):
 def test_demo_data_covers_the_cases_the_registry_exists_for(today):
     output = load()
     shared = Physician.objects.get(email="kari.fiktivsen@example.no")
-    assert sorted(shared.appointments.current().values_list("municipality__number", flat=True)) == [
+    # Indre Namdal legetjeneste: one appointment, to the arrangement, holds the role in all four.
+    (namdal,) = shared.appointments.current()
+    assert namdal.arrangement.kind == ArrangementKind.TASK_COMMUNITY
+    assert sorted(namdal.arrangement.memberships.values_list("municipality__number", flat=True)) == [
         "5042",
         "5043",
         "5044",
         "5045",
     ]
+    four = Municipality.objects.filter(number__in=["5042", "5043", "5044", "5045"])
+    assert four.with_current(Role.CHIEF_PHYSICIAN).count() == 4
+    # Before 2026 the same physician was appointed in each: who held the role then still has an answer.
+    assert shared.appointments.filter(end_date=datetime.date(2025, 12, 31)).count() == 4
+    # Oslo's districts, an intermunicipal legevakt, and entries in every office's region.
+    assert District.objects.filter(appointments__isnull=False).count() >= 10
+    assert Legevakt.objects.get(name="Demo Namdal interkommunale legevakt").municipalities.count() == 6
+    offices = set(
+        Appointment.objects.current()
+        .exclude(municipality=None)
+        .values_list("municipality__county__county_governor__code", flat=True)
+    )
+    assert len(offices) == 10
+    assert Municipality.objects.active().not_confirmed_lately().filter(appointments__isnull=False).exists()
+    assert all(name.startswith("Demo ") for name in Physician.objects.values_list("name", flat=True))
     assert Appointment.objects.current().filter(role=Role.DEPUTY).exists()
     assert Appointment.objects.current().filter(role=Role.INFECTION_CONTROL_PHYSICIAN).exists()
     assert Phone.objects.filter(number__startswith="+46").exists()

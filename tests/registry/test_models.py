@@ -59,7 +59,7 @@ class TestPhoneNumbers:
     def test_phone_must_have_exactly_one_owner(self):
         physician = PhysicianFactory()
         with pytest.raises(IntegrityError), transaction.atomic():
-            write(Phone(number=parse_phone("91844552"), physician=physician, municipality=municipality("0301")))
+            write(Phone(number=parse_phone("91844552"), physician=physician, appointment=AppointmentFactory()))
         with pytest.raises(IntegrityError), transaction.atomic():
             write(Phone(number=parse_phone("91844552")))
 

@@ -157,11 +157,11 @@ def renumbering_list(tmp_path):
 def test_a_municipality_that_only_changes_its_number_keeps_everything_in_the_same_step(tmp_path, editor_trondelag):
     from accounts.access import municipalities_for
     from registry.models import FormerNumber
-    from tests.factories import PhoneFactory
+    from tests.factories import FunctionContactFactory
 
     grong = municipality("5045")
     appointment = AppointmentFactory(municipality=grong)
-    phone = PhoneFactory(physician=None, municipality=grong)
+    phone = FunctionContactFactory(municipality=grong)
     output = sync(renumbering_list(tmp_path))
 
     renumbered = Municipality.objects.get(pk=grong.pk)

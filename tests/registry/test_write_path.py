@@ -35,7 +35,7 @@ def counter():
     [
         lambda: Physician(name="Sidedør").save(),
         lambda: Physician.objects.create(name="Sidedør"),
-        lambda: Municipality.objects.get(number="5001").delete(),
+        lambda: Municipality.objects.get(number="5045").delete(),
         lambda: Municipality.objects.get(number="5042").successors.add(Municipality.objects.get(number="5045")),
         lambda: Phone.objects.filter(physician__isnull=False).delete(),
     ],

@@ -21,16 +21,24 @@ def test_municipality_has_the_documented_fields(client, demo):
     assert data["number"] == "5043" and data["name"] == "Røyrvik" and data["parallel_names"] == ["Raarvihke"]
     assert data["county"] == {"number": "50", "name": "Trøndelag"}
     assert data["county_governor"] == {"code": "trondelag", "name": "Statsforvalteren i Trøndelag"}
-    assert data["function_contacts"] == {
-        "email": "kommuneoverlege@indrenamdal.example.no",
-        "phones": [{"number": "+4774000999", "kind": "on_call", "note": ""}],
-    }
+    (arrangement,) = data["arrangements"]
+    assert (arrangement["name"], arrangement["kind"], arrangement["members"]) == (
+        "Demo Indre Namdal legetjeneste",
+        "oppgavefellesskap",
+        ["5045", "5042", "5044", "5043"],
+    )
+    # The arrangement's mailbox; its 24/7 number and the legevakt's are for the authorities only.
+    assert [(c["kind"], c["email"], c["arrangement"]) for c in data["function_contacts"]] == [
+        ("role_mailbox", "kommuneoverlege@indrenamdal.example.no", arrangement["id"])
+    ]
+    assert data["legevakter"] == []
+    assert (data["valid_from"], data["valid_to"], data["successors"]) == ("2024-01-01", None, [])
     chief, deputy = data["contacts"]
     assert chief["role"] == Role.CHIEF_PHYSICIAN and deputy["role"] == Role.DEPUTY
     assert chief["name"] == "Demo Kari Fiktivsen" and chief["email"] == "kari.fiktivsen@example.no"
     assert chief["phones"] == [{"number": "+4740000101", "kind": "mobile", "note": ""}]
-    assert chief["valid_from"] == "2024-01-01" and chief["valid_to"] is None and chief["verified_at"]
-    assert chief["shared_with"] == ["5042", "5044", "5045"]
+    assert chief["valid_from"] == "2026-01-01" and chief["valid_to"] is None and chief["verified_at"]
+    assert chief["arrangement"] == arrangement["id"] and chief["shared_with"] == ["5045", "5042", "5044"]
     assert deputy["phones"][0]["number"] == "+46701740610"
 
 
@@ -95,3 +103,22 @@ def test_openapi_schema_describes_the_endpoints(client, db):
 def test_api_documentation_page(client, db):
     content = client.get(reverse("registry:api-docs")).content.decode()
     assert "/api/municipalities/" in content and "/api/schema/" in content
+
+
+def test_an_entry_names_its_predecessors_and_successors(client, db):
+    drammen = client.get(detail("3301")).json()
+    assert drammen["predecessors"] == [{"number": "3005", "name": "Drammen"}]
+    alesund = client.get(detail("1507")).json()
+    assert alesund["valid_to"] == "2023-12-31"
+    assert alesund["successors"] == [{"number": "1508", "name": "Ålesund"}, {"number": "1580", "name": "Haram"}]
+    assert client.get(detail("1508")).json()["predecessors"] == [{"number": "1507", "name": "Ålesund"}]
+
+
+def test_the_api_answers_for_a_past_day(client, demo):
+    # Before Indre Namdal legetjeneste began on 1 January 2026, Kari held the role in Røyrvik on her own.
+    then = client.get(detail("5043"), {"on": "2025-06-01"}).json()
+    chief = next(c for c in then["contacts"] if c["role"] == Role.CHIEF_PHYSICIAN)
+    assert chief["name"] == "Demo Kari Fiktivsen" and chief["arrangement"] is None and then["arrangements"] == []
+    listed = client.get(LIST, {"q": "5043", "on": "2025-06-01"}).json()["results"]
+    assert listed[0]["contacts"][0]["arrangement"] is None
+    assert client.get(detail("5043"), {"on": "not-a-day"}).status_code == 400

@@ -146,10 +146,14 @@ def test_the_list_can_be_used_with_the_keyboard_only(page, site):
     assert "Røyrvik" in page.locator("h1").inner_text()
 
 
-@pytest.mark.parametrize("path", ["/", "/kommune/5043/", "/dekning/"])
+@pytest.mark.parametrize("path", ["/", "/kommune/5043/", "/kommune/0301/", "/dekning/", "arrangement"])
 def test_no_serious_accessibility_violations(page, site, path):
     from axe_playwright_python.sync_playwright import Axe
 
+    if path == "arrangement":
+        from registry.models import Arrangement
+
+        path = f"/ordning/{Arrangement.objects.get(name='Demo Indre Namdal legetjeneste').pk}/"
     page.goto(site + path)
     results = Axe().run(page)
     serious = [
@@ -158,6 +162,25 @@ def test_no_serious_accessibility_violations(page, site, path):
         if violation["impact"] in ("serious", "critical")
     ]
     assert serious == []
+
+
+def test_a_municipality_in_an_arrangement_shows_it_and_its_members(page, site):
+    page.goto(site + "/kommune/5043/")
+    facts = page.locator("dl.facts").inner_text()
+    assert "Demo Indre Namdal legetjeneste" in facts and "Grong, Lierne, Namsskogan, Røyrvik" in facts
+    page.locator("dl.facts a", has_text="Demo Indre Namdal legetjeneste").click()
+    page.wait_for_url("**/ordning/*/")
+    assert "Namsskogan" in page.locator("main").inner_text()
+
+
+def test_oslos_page_lists_its_districts_with_their_people(page, site):
+    from playwright.sync_api import expect
+
+    page.goto(site + "/kommune/0301/")
+    districts = page.locator("section.district")
+    expect(districts).to_have_count(15)
+    expect(page.locator("#bydel-030102")).to_contain_text("Demo Bydelslege Grünerløkka")
+    expect(page.locator("#bydel-030104")).to_contain_text("No district chief physician registered")
 
 
 def test_the_page_reads_well_on_a_phone(browser, site):

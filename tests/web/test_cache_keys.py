@@ -65,7 +65,9 @@ def test_the_rows_the_etag_and_the_page_share_one_variant(rf, today):
     expected = cache_variant(state=request._registry_state, language="nb", restricted=False)
     with translation.override("nb"):
         assert list_variant(request) == expected
-        assert row_key_prefix(request) == f"registry:row:{expected}:"
+        assert row_key_prefix(request) == f"registry:row:{expected}::"
+        # A row for another day (?on=) is another row.
+        assert row_key_prefix(request, datetime.date(2025, 6, 1)) == f"registry:row:{expected}:2025-06-01:"
 
 
 def test_a_readers_etag_changes_when_the_list_turns_login_only(reader, demo, settings):

@@ -37,7 +37,12 @@ def test_csv_is_an_attachment_with_one_row_per_contact(client, demo):
         ("5043", "Deputy", "Demo Nils Oppdiktet"),
     ]
     assert rows[0][2] == "Raarvihke" and rows[0][8] == PUBLIC_NUMBER
-    assert rows[0][13] == "kommuneoverlege@indrenamdal.example.no"
+    assert rows[0][9] == (
+        "Demo Indre Namdal legetjeneste (municipal task community): Grong, Lierne, Namsskogan, Røyrvik"
+    )
+    assert rows[0][14] == "kommuneoverlege@indrenamdal.example.no"
+    assert rows[0][15] == ""  # the arrangement's 24/7 number is for the authorities only
+    assert rows[0][17] == ""  # so is the legevakt's direct number
 
 
 def test_export_follows_the_search_and_filters(client, demo):
@@ -46,7 +51,7 @@ def test_export_follows_the_search_and_filters(client, demo):
     numbers = {row[0] for row in rows}
     assert "1804" in numbers and all(number.startswith("18") for number in numbers)
     bodo = next(row for row in rows if row[0] == "1804")
-    assert bodo[5] == "Chief municipal physician" and bodo[6] == "" and bodo[12] == "No chief physician registered"
+    assert bodo[5] == "Chief municipal physician" and bodo[6] == "" and bodo[13] == "No chief physician registered"
 
 
 def test_whole_list_export_has_every_municipality(client, demo):

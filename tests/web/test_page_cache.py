@@ -5,9 +5,9 @@ from django.core.cache import caches
 from django.test import Client
 from django.urls import reverse
 
-from registry.models import Phone, PhoneKind, Physician, Visibility
+from registry.models import Phone, Physician, Visibility
 from registry.phones import parse_phone
-from tests.factories import PhoneFactory, municipality, remove, write
+from tests.factories import FunctionContactFactory, municipality, remove, write
 from tests.web.conftest import PUBLIC_NUMBER, RESTRICTED_NUMBER
 
 pytestmark = pytest.mark.django_db
@@ -185,16 +185,10 @@ def test_the_list_turns_login_only_even_after_it_was_kept(demo, settings):
 
 def test_a_restricted_number_added_later_is_not_shown_from_a_kept_page(demo):
     anonymous().get(KARI)
-    PhoneFactory(
-        physician=None,
-        municipality=municipality("5043"),
-        number=parse_phone("74 00 08 88"),
-        kind=PhoneKind.ON_CALL,
-        visibility=Visibility.AUTHORITIES,
+    FunctionContactFactory(
+        municipality=municipality("5043"), number=parse_phone("74 00 08 88"), visibility=Visibility.AUTHORITIES
     )
-    PhoneFactory(
-        physician=None, municipality=municipality("5043"), number=parse_phone("74 00 08 99"), kind=PhoneKind.ON_CALL
-    )
+    FunctionContactFactory(municipality=municipality("5043"), number=parse_phone("74 00 08 99"))
     content = anonymous().get(KARI).content.decode()
     assert "+4774000899" in content and "+4774000888" not in content
 

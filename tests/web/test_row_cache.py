@@ -65,7 +65,7 @@ def test_rows_are_kept_apart_by_language(client, demo):
     from django.test import Client
 
     assert "No deputy registered" in client.get(LIST).content.decode()
-    norwegian = Client(headers={"Accept-Language": "nb"}).get(RESULTS, {"q": "5601"}).content.decode()
+    norwegian = Client(headers={"Accept-Language": "nb"}).get(RESULTS, {"q": "5636"}).content.decode()
     assert "Ingen stedfortreder registrert" in norwegian
     assert "No deputy registered" not in norwegian
 
