@@ -165,6 +165,9 @@ class AppointmentEntry:
     def office(self, appointment):
         return appointment.municipality.county.county_governor
 
+    def entry_municipality(self, appointment):
+        return appointment.municipality
+
     def title(self, appointment):
         return _("%(role)s in %(municipality)s") % {
             "role": appointment.get_role_display(),

@@ -167,7 +167,7 @@ def test_the_page_shows_what_the_public_sees_and_what_only_authorities_see(clien
     assert response.status_code == 200
     assert "Kari Lenke" in page and "kari@example.no" in page
     assert "41 23 45 67" in page and "93 45 67 89" in page, "the physician sees every number the registry holds"
-    assert "bare myndigheter" in page and "alle (den offentlige listen)" in page
+    assert "kun for myndigheter" in page and "alle (den offentlige listen)" in page
     assert response["Cache-Control"].startswith("max-age=0") and "no-store" in response["Cache-Control"]
 
 
