@@ -45,7 +45,9 @@ def client():
 
 def confirmed(entry, days_ago):
     """Confirm `entry` as if `days_ago` days ago (by the office)."""
-    services.confirm_entries(entries=[entry], by=services.SYSTEM, now=timezone.now() - datetime.timedelta(days=days_ago))
+    services.confirm_entries(
+        entries=[entry], by=services.SYSTEM, now=timezone.now() - datetime.timedelta(days=days_ago)
+    )
     return type(entry).objects.get(pk=entry.pk)
 
 
