@@ -156,7 +156,7 @@ class ProposalAdmin(ScopedQueueAdmin):
 
     @admin.display(description=_("entry"))
     def entry(self, proposal):
-        return ENTRY_KINDS[proposal.link.kind].title(proposal.link.entry)
+        return str(proposal.link.entry)
 
     @admin.display(description=_("responsible office"))
     def responsible_office(self, proposal):
