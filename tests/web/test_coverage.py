@@ -49,3 +49,39 @@ def test_following_a_gap_link_lists_exactly_those_municipalities(client, demo):
         reverse("registry:api:municipality-list"), {"office": "trondelag", "missing": "deputy", "page_size": 400}
     ).json()
     assert api["count"] == trondelag.without_deputy
+
+
+def test_coverage_tells_confirmations_by_the_physician_from_the_office(client, demo, settings):
+    """Confirmed through the link counts as the physician's; the office's own confirmation as the office's."""
+    from registry import services
+    from registry.models import ConfirmationLink
+    from registry.upkeep import ENTRY_KINDS, Plan
+
+    kind = ENTRY_KINDS["appointment"]
+    # Lierne (5042), whose own contacts nobody confirmed: its physicians confirm both appointments by link.
+    appointments = list(Appointment.objects.published().filter(municipality__number="5042"))
+    (request,) = services.request_confirmations([Plan("x@example.no", [(kind, a) for a in appointments])], cycle="x")
+    for link in ConfirmationLink.objects.filter(request=request):
+        services.confirm_through_link(link)
+    offices, national = coverage_by_office()
+    trondelag = next(row for row in offices if row.office.code == "trondelag")
+    assert (trondelag.confirmed, trondelag.confirmed_through_link, trondelag.confirmed_by_office) == (5, 1, 4)
+    assert national.confirmed_through_link == 1
+    assert trondelag.confirmed_share == round(100 * 5 / trondelag.total)
+    page = client.get(reverse("registry:coverage")).content.decode()
+    assert "Confirmed by the physician" in page
+
+
+def test_an_entry_counts_as_the_offices_when_its_oldest_confirmation_was_the_offices(demo):
+    from registry import services
+    from registry.models import ConfirmationLink
+    from registry.upkeep import ENTRY_KINDS, Plan
+
+    # Røyrvik's own contacts were confirmed by the office before its physicians confirmed by link.
+    appointments = list(Appointment.objects.published().filter(municipality__number="5043"))
+    plan = Plan("x@example.no", [(ENTRY_KINDS["appointment"], a) for a in appointments])
+    (request,) = services.request_confirmations([plan], cycle="x")
+    for link in ConfirmationLink.objects.filter(request=request):
+        services.confirm_through_link(link)
+    trondelag = next(row for row in coverage_by_office()[0] if row.office.code == "trondelag")
+    assert (trondelag.confirmed, trondelag.confirmed_through_link) == (5, 0)
