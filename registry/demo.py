@@ -135,6 +135,9 @@ ENDED = [("1804", "Demo Tidligere Lege", "tidligere.lege@example.no")]
 
 START = datetime.date(2024, 1, 1)
 
+# A municipality whose entry was confirmed this many days ago: still confirmed, but due within a month.
+DUE_SOON, DUE_SOON_DAYS = "1103", 170
+
 
 def real_physicians():
     """Physicians that are not part of the demo set: their presence means this is a real registry."""
@@ -199,4 +202,10 @@ def load_demo_data():
         services.confirm_entries(entries=list(physicians.values()), by=services.SYSTEM, now=now)
         services.confirm_entries(entries=current, by=services.SYSTEM, now=now)
         services.confirm_entries(entries=changed, by=services.SYSTEM, now=now)
+        # Stavanger's entry was confirmed months ago and falls out of date within a month, so that
+        # `send_confirmation_requests` and the weekly digest have something to show.
+        earlier = now - datetime.timedelta(days=DUE_SOON_DAYS)
+        due = [a for a in current if a.municipality_id == municipalities[DUE_SOON].pk]
+        services.confirm_entries(entries=due, by=services.SYSTEM, now=earlier)
+        services.confirm_entries(entries=[a.physician for a in due], by=services.SYSTEM, now=earlier)
     return {"physicians": len(physicians), "appointments": len(appointments)}

@@ -60,3 +60,14 @@ def test_refuses_a_database_with_real_entries_unless_forced():
     assert not Physician.objects.filter(email__endswith="@example.no").exists()
     load("--force")
     assert Physician.objects.filter(email__endswith="@example.no").exists()
+
+
+def test_the_demo_has_an_entry_due_for_confirmation_by_link(settings):
+    """A fresh clone's `send_confirmation_requests` has a link to send: Stavanger's entry falls due within a month."""
+    from registry.demo import load_demo_data
+    from registry.upkeep import plan_requests
+
+    settings.REGISTRY_STALE_AFTER_DAYS = 182
+    load_demo_data()
+    planned = {plan.recipient: [str(entry) for _kind, entry in plan.entries] for plan in plan_requests()}
+    assert planned == {"liv.oppspinn@example.no": ["Demo Liv Oppspinn – kommuneoverlege, 1103 Stavanger"]}
