@@ -80,3 +80,28 @@ def test_the_home_takes_a_fixed_number_of_queries(who, request, django_assert_ma
         services.report_error(municipality=municipality(number), message="Feil.")
     with django_assert_max_num_queries(16):
         home(client)
+
+
+def test_open_proposals_and_unsent_emails_are_counted_and_listed(editor_trondelag, editor_vestland):
+    from registry.models import ConfirmableKind, ConfirmationLink
+    from registry.upkeep import ENTRY_KINDS, Plan
+
+    kind = ENTRY_KINDS[ConfirmableKind.APPOINTMENT]
+    trondheim = AppointmentFactory(municipality=municipality("5001"))
+    bergen = AppointmentFactory(municipality=municipality("4601"))
+    requests = services.request_confirmations(
+        [Plan("a@example.no", [(kind, trondheim)]), Plan("b@example.no", [(kind, bergen)])], cycle="2026-11"
+    )
+    for request in requests:
+        services.note_request_sent(request, error="SMTP 550: mailbox unavailable")
+    link = ConfirmationLink.objects.get(appointment=trondheim)
+    services.propose_through_link(link, changes={"email": "ny@example.no", "phones": {}})
+    client = login(editor_trondelag)
+    row = row_of(home(client), "trondelag")
+    assert (row.proposals, row.not_sent) == (1, 1)
+    proposals = client.get(row.links["proposals"])
+    assert proposals.context["cl"].result_count == 1
+    unsent = client.get(row.links["not_sent"])
+    assert unsent.context["cl"].result_count == 1 and "a@example.no" in unsent.content.decode()
+    assert "b@example.no" not in unsent.content.decode(), "another region's e-mail is not listed"
+    assert row_of(home(login(editor_vestland)), "vestland").proposals == 0
