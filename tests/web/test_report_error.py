@@ -98,3 +98,12 @@ def test_behind_a_trusted_proxy_the_clients_address_is_counted(client, settings)
 
 def test_an_unknown_municipality_is_not_found(client):
     assert client.get("/kommune/9999/meld-feil/").status_code == 404
+
+
+def test_a_report_written_outside_the_write_path_is_refused():
+    from django.db import transaction
+
+    from tests.factories import municipality
+
+    with pytest.raises(RuntimeError, match="outside registry.services"), transaction.atomic():
+        ErrorReport(municipality=municipality("5001"), message="Sidedør").save()
