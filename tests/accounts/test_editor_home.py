@@ -78,7 +78,7 @@ def test_the_home_takes_a_fixed_number_of_queries(who, request, django_assert_ma
     for number in ("5001", "5006", "4601", "0301"):
         AppointmentFactory(municipality=municipality(number))
         services.report_error(municipality=municipality(number), message="Feil.")
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(10):
         home(client)
 
 
