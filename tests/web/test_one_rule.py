@@ -35,8 +35,9 @@ def everywhere_stale(client, number="5045"):
         "page": "not confirmed lately" in page,
         "filter": f"/kommune/{number}/" in listed,
         "api": api,
-        "coverage": trondelag.confirmed < trondelag.total
-        and Municipality.objects.not_confirmed_lately().filter(number=number).exists(),
+        "coverage": trondelag.confirmed < trondelag.total and Municipality.objects.not_confirmed_lately().filter(
+            number=number
+        ).exists(),
         "report": any(a.municipality.number == number for a in part.appointments),
     }
 
