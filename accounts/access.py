@@ -155,22 +155,32 @@ def editable_municipalities(user):
     return editable(Municipality, user)
 
 
-def keepers_of(physicians):
-    """Return {physician id: [offices that keep them]} for `physicians` (ids; None: every physician).
+def keepers(model, pks=None):
+    """Return {pk: [offices that keep it]} for the rows `pks` (None: every row) of `model`.
 
-    Two queries: the offices, then one row per physician asking, for each office, the ownership rule
-    itself (`PhysicianQuerySet.kept_by`) as a correlated EXISTS.
+    Two queries: the offices, then one row per object asking, for each office, the ownership rule
+    itself (the model's `kept_by`) as a correlated EXISTS. So a physician, an appointment to an
+    arrangement across a border, or a proposal is kept by exactly the offices the rule says.
     """
+    if pks is not None:
+        pks = list(pks)
+        if not pks:
+            return {}
     offices = list(CountyGovernor.objects.all())
-    queryset = Physician.objects.all() if physicians is None else Physician.objects.filter(pk__in=list(physicians))
+    queryset = model.objects.all() if pks is None else model.objects.filter(pk__in=pks)
     asks = {
-        f"kept_by_{office.pk}": Exists(Physician.objects.filter(pk=OuterRef("pk")).kept_by([office.pk]))
+        f"kept_by_{office.pk}": Exists(model.objects.filter(pk=OuterRef("pk")).kept_by([office.pk]))
         for office in offices
     }
     return {
         pk: [office for office, kept in zip(offices, flags, strict=True) if kept]
         for pk, *flags in queryset.annotate(**asks).values_list("pk", *asks).order_by()
     }
+
+
+def keepers_of(physicians):
+    """Return {physician id: [offices that keep them]} for `physicians` (ids; None: every physician)."""
+    return keepers(Physician, physicians)
 
 
 def kept_by_text(offices):

@@ -36,6 +36,15 @@ IMPORT_EXPORT_PERMISSIONS = [
     ("imports", "export_importlog"),
 ]
 
+# The office's queue (proposals, error reports: decided on their change page) and the confirmation e-mails.
+UPKEEP_PERMISSIONS = [
+    ("registry", "view_proposal"),
+    ("registry", "change_proposal"),
+    ("registry", "view_errorreport"),
+    ("registry", "change_errorreport"),
+    ("registry", "view_confirmationrequest"),
+]
+
 EDITOR_PERMISSIONS = [
     ("registry", "view_countygovernor"),
     ("registry", "view_county"),
@@ -51,6 +60,7 @@ EDITOR_PERMISSIONS = [
     ],
     ("registry", "view_authorities_only"),
     *IMPORT_EXPORT_PERMISSIONS,
+    *UPKEEP_PERMISSIONS,
 ]
 
 READER_PERMISSIONS = [("registry", "view_authorities_only")]
@@ -61,6 +71,7 @@ NATIONAL_ADMIN_PERMISSIONS = [
     *[("auth", f"{action}_{model}") for model in ("user", "group") for action in ("view", "add", "change", "delete")],
     *[("accounts", f"{action}_officeeditors") for action in ("view", "add", "change", "delete")],
     *IMPORT_EXPORT_PERMISSIONS,
+    *UPKEEP_PERMISSIONS,
 ]
 
 ROLE_DESCRIPTIONS = {

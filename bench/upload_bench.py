@@ -94,7 +94,9 @@ def hostile_xlsx(xml_bytes):
     workbook.save(plain)
     source = zipfile.ZipFile(io.BytesIO(plain.getvalue()))
     rnd = random.Random(14)
-    parts = ['<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">']
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    ]
     size, current = len(parts[0]), 0
     while size < xml_bytes:
         if rnd.random() < 0.2:

@@ -22,7 +22,8 @@ SECRET_KEY = secret_key(debug=DEBUG)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with the registry's own site (registry.admin_site.RegistryAdminSite).
+    "registry.apps.RegistryAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -161,12 +162,27 @@ GUARDIAN_RAISE_403 = True
 
 EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", default="kommuneoverlegeregisteret@localhost")
-# The SMTP server for the monthly stale report (ignored by the console backend used in development).
+# The SMTP server for confirmation links, outcomes and the weekly digest (ignored by the console backend
+# that `make run` uses). STARTTLS (usually port 587) or implicit TLS (usually 465), not both.
 EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", default="localhost")
 EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env_str("DJANGO_EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env_bool("DJANGO_EMAIL_USE_SSL", default=False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("Set DJANGO_EMAIL_USE_TLS or DJANGO_EMAIL_USE_SSL, not both.")
+# Seconds to wait for the SMTP server before a send fails (and is tried again on the next run), not forever.
+EMAIL_TIMEOUT = env_int("DJANGO_EMAIL_TIMEOUT", default=30)
+
+# The address of the site as people reach it, for the links in e-mails sent from cron (no request to ask).
+REGISTRY_SITE_URL = env_str("REGISTRY_SITE_URL", default="http://127.0.0.1:8000" if DEBUG else "")
+# Days a confirmation link works after it is sent (registry.upkeep).
+REGISTRY_CONFIRMATION_LINK_DAYS = env_int("REGISTRY_CONFIRMATION_LINK_DAYS", default=30)
+if REGISTRY_CONFIRMATION_LINK_DAYS < 1:
+    raise ImproperlyConfigured(
+        f"REGISTRY_CONFIRMATION_LINK_DAYS must be 1 or more; got {REGISTRY_CONFIRMATION_LINK_DAYS}."
+    )
 
 # An entry not confirmed ("bekreftet") within this many days is listed as stale (default about 6 months).
 REGISTRY_STALE_AFTER_DAYS = env_int("REGISTRY_STALE_AFTER_DAYS", default=182)

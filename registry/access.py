@@ -55,3 +55,13 @@ def check_may_appoint(user, appointments):
 def check_national(user, what):
     """Raise PermissionDenied unless `user` is a national administrator."""
     return _ask("check_national", user, what)
+
+
+def keepers(model, pks):
+    """{pk: [offices that keep it]} for rows `pks` of `model`, by the ownership rule (two queries)."""
+    return _ask("keepers", model, pks)
+
+
+def kept_by_text(offices):
+    """Who may change a row kept by `offices`, by name ("the national administrators" when none)."""
+    return _ask("kept_by_text", offices)

@@ -290,6 +290,22 @@ class ActiveMunicipalityFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ConfirmedFilter(admin.SimpleListFilter):
+    title = _("confirmed")
+    parameter_name = "confirmed"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("confirmed lately")), ("no", _("not confirmed lately"))]
+
+    def queryset(self, request, queryset):
+        # The one rule of "not confirmed lately" (MunicipalityQuerySet.with_confirmation), not a copy of it.
+        if self.value() == "no":
+            return queryset.not_confirmed_lately()
+        if self.value() == "yes":
+            return queryset.with_confirmation().filter(confirmed_lately=True)
+        return queryset
+
+
 class VacancyFilter(admin.SimpleListFilter):
     title = _("chief physician")
     parameter_name = "chief"
@@ -359,6 +375,7 @@ class MunicipalityAdmin(TrackedAdmin):
     list_filter = (
         ActiveMunicipalityFilter,
         VacancyFilter,
+        ConfirmedFilter,
         ("county__county_governor", RelatedOnlyFieldListFilter),
         ("county", RelatedOnlyFieldListFilter),
     )
@@ -779,3 +796,7 @@ class LegevaktAdmin(TrackedAdmin):
             services.set_served(form.instance, form.cleaned_data["served"], by=request.user, reason=ADMIN_REASON)
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
+
+
+# The office's queue, the confirmation e-mails and the editor's home (keeping the registry current).
+from registry import admin_upkeep  # noqa: E402, F401

@@ -1,8 +1,17 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.utils.translation import gettext_lazy as _
 
 
+class RegistryAdminConfig(admin_apps.AdminConfig):
+    """Django's admin, with the registry's site: its name in the header, and the region's work as its first page."""
+
+    default = False  # named in INSTALLED_APPS; `registry` itself is RegistryConfig
+    default_site = "registry.admin_site.RegistryAdminSite"
+
+
 class RegistryConfig(AppConfig):
+    default = True
     name = "registry"
     verbose_name = _("Registry")
 

@@ -2,7 +2,9 @@
 
 from dataclasses import dataclass
 
-from registry.models import District, Municipality, Role
+from django.db.models import Exists, OuterRef
+
+from registry.models import Appointment, District, LinkOutcome, Municipality, Role
 
 
 @dataclass
@@ -15,6 +17,17 @@ class Coverage:
     with_deputy: int = 0
     with_emergency_number: int = 0
     confirmed: int = 0
+    # Of `confirmed`: entries whose confirmation was the physician's, through the confirmation link.
+    confirmed_through_link: int = 0
+
+    @property
+    def confirmed_by_office(self):
+        return self.confirmed - self.confirmed_through_link
+
+    @property
+    def confirmed_share(self):
+        """The share of entries confirmed within the period, in whole per cent."""
+        return round(100 * self.confirmed / self.total) if self.total else 0
 
     @property
     def without_chief_physician(self):
@@ -37,9 +50,27 @@ class Coverage:
         return self.total == self.with_chief_physician == self.with_deputy == self.confirmed
 
 
+def through_link(on=None):
+    """An EXISTS telling whether the outer municipality's entry is as recent as it is thanks to its physician.
+
+    An entry counts as confirmed when its oldest part was (MunicipalityQuerySet.with_confirmation); that
+    confirmation was the physician's when a confirmation link was used to confirm, at that very moment, an
+    appointment serving the municipality (AppointmentQuerySet.serving: its own, or its arrangement's;
+    registry.services.confirm_through_link writes both with one timestamp).
+    """
+    return Exists(
+        Appointment.objects.serving(OuterRef("pk"), on=on).filter(
+            confirmation_links__outcome=LinkOutcome.CONFIRMED,
+            confirmation_links__used_at=OuterRef("entry_confirmed_at"),
+        )
+    )
+
+
 def coverage_by_office(today=None):
     """Return (one Coverage per office, by name; the national Coverage). One query."""
-    municipalities = Municipality.objects.active(on=today).for_directory(on=today)
+    municipalities = (
+        Municipality.objects.active(on=today).for_directory(on=today).annotate(by_link=through_link(on=today))
+    )
     offices = {}
     national = Coverage(office=None)
     for municipality in municipalities:
@@ -51,6 +82,7 @@ def coverage_by_office(today=None):
             counts.with_deputy += municipality.has_deputy
             counts.with_emergency_number += municipality.has_emergency_number
             counts.confirmed += municipality.confirmed_lately
+            counts.confirmed_through_link += municipality.confirmed_lately and municipality.by_link
     return sorted(offices.values(), key=lambda row: row.office.name), national
 
 

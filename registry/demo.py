@@ -236,6 +236,9 @@ STALE_EVERY = 3
 
 REASON = "demo data"
 
+# A municipality whose entry was confirmed this many days ago: still confirmed, but due within a month.
+DUE_SOON, DUE_SOON_DAYS = "1103", 170
+
 
 def real_physicians():
     """Physicians that are not part of the demo set: their presence means this is a real registry."""
@@ -429,6 +432,12 @@ def load_demo_data():
             entries=list(Arrangement.objects.filter(name__startswith="Demo ")), by=services.SYSTEM, now=now
         )
         services.confirm_entries(entries=confirm, by=services.SYSTEM, now=now)
+        # Stavanger's entry was confirmed months ago and falls out of date within a month, so that
+        # `send_confirmation_requests` and the weekly digest have something to show.
+        earlier = now - datetime.timedelta(days=DUE_SOON_DAYS)
+        due = [a for a in current if a.municipality_id == municipalities[DUE_SOON].pk]
+        services.confirm_entries(entries=due, by=services.SYSTEM, now=earlier)
+        services.confirm_entries(entries=[a.physician for a in due], by=services.SYSTEM, now=earlier)
     return {"physicians": len(demo_physicians), "appointments": len(current)}
 
 

@@ -1,4 +1,5 @@
-"""Freshness: per office, the entries nobody has confirmed lately and the municipalities missing a key role.
+"""Freshness: per office, the entries nobody has confirmed lately and the municipalities missing a key role;
+and for the weekly digest, the proposals and reports waiting for the office and what falls out of date next.
 
 Used by the admin's freshness page and the `stale_report` command. A fixed number of queries,
 whatever the number of offices or entries.
@@ -13,7 +14,20 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from registry.models import Appointment, CountyGovernor, Municipality, Role, confirmation_cutoff
+from registry import access
+from registry.models import (
+    Appointment,
+    CountyGovernor,
+    ErrorReport,
+    Municipality,
+    Proposal,
+    Role,
+    confirmation_cutoff,
+)
+from registry.upkeep import ENTRY_KINDS, SOON, due_cutoff
+
+# The digest is weekly: what arrived within this period is marked as new.
+DIGEST_PERIOD = datetime.timedelta(days=7)
 
 
 @dataclass
@@ -24,11 +38,21 @@ class OfficeFreshness:
     physicians: list = field(default_factory=list)  # serving here, not confirmed lately
     without_chief: list = field(default_factory=list)  # active municipalities with no current chief physician
     without_deputy: list = field(default_factory=list)  # active municipalities with no current deputy
+    proposals: list = field(default_factory=list)  # open proposals from physicians (the office's queue)
+    reports: list = field(default_factory=list)  # open error reports (the office's queue)
+    falling_due: list = field(default_factory=list)  # confirmed lately today, not within SOON from now
 
     @property
     def is_empty(self):
         return not (
-            self.municipalities or self.appointments or self.physicians or self.without_chief or self.without_deputy
+            self.municipalities
+            or self.appointments
+            or self.physicians
+            or self.without_chief
+            or self.without_deputy
+            or self.proposals
+            or self.reports
+            or self.falling_due
         )
 
 
@@ -37,6 +61,8 @@ class FreshnessReport:
     cutoff: datetime.datetime
     days: int
     offices: list
+    # Queue items received after this are "new" in the digest.
+    new_since: datetime.datetime | None = None
 
     def lines(self, office_freshness):
         """The report of one office as plain text lines (the command's output and the e-mail body)."""
@@ -45,7 +71,14 @@ class FreshnessReport:
         if part.is_empty:
             return [*out, _("Everything is confirmed, and every municipality has a chief physician and a deputy.")]
         since = date_format(timezone.localtime(self.cutoff).date(), "SHORT_DATE_FORMAT")
+
+        def received(item):
+            new = _(" (new)") if self.new_since and item.created_at >= self.new_since else ""
+            return f"{item}{new}: {date_format(timezone.localtime(item.created_at).date(), 'SHORT_DATE_FORMAT')}"
+
         sections = [
+            (_("Proposals from physicians waiting for a decision"), [received(p) for p in part.proposals]),
+            (_("Error reports waiting for a decision"), [received(r) for r in part.reports]),
             (_("No current chief physician"), [str(m) for m in part.without_chief]),
             (_("No current deputy"), [str(m) for m in part.without_deputy]),
             (_("Appointments not confirmed since %(date)s") % {"date": since}, [str(a) for a in part.appointments]),
@@ -53,6 +86,10 @@ class FreshnessReport:
             (
                 _("Municipalities (function contacts) not confirmed since %(date)s") % {"date": since},
                 [str(m) for m in part.municipalities],
+            ),
+            (
+                _("Falls out of date within %(days)s days (confirm it before then)") % {"days": SOON.days},
+                [str(m) for m in part.falling_due],
             ),
         ]
         for title, items in sections:
@@ -70,7 +107,8 @@ def freshness_report(*, municipalities=None, now=None):
 
     Entries count as stale when not confirmed since `confirmation_cutoff` (REGISTRY_STALE_AFTER_DAYS, the
     one threshold the public list, its filter and the admin use too). Only active municipalities and
-    appointments not yet ended are reported. Six queries.
+    appointments not yet ended are reported. Nine queries; eleven with open proposals (who keeps them:
+    the ownership rule, two).
     """
     today = timezone.localdate(now) if now else timezone.localdate()
     cutoff = confirmation_cutoff(today)
@@ -104,8 +142,28 @@ def freshness_report(*, municipalities=None, now=None):
     for role, attribute in ((Role.CHIEF_PHYSICIAN, "without_chief"), (Role.DEPUTY, "without_deputy")):
         for municipality in scope.without_current(role, on=today).with_office():
             getattr(office_of(municipality), attribute).append(municipality)
+    # The digest: the office's open queue, and what falls out of date within SOON (the one rule's annotation).
+    proposals = Proposal.objects.open().filter(
+        pk__in=Proposal.objects.kept_by(list(offices)).values("pk"),
+        link__kind__in=list(ENTRY_KINDS),
+    )
+    related = [f"link__{name}" for kind in ENTRY_KINDS.values() for name in kind.related]
+    proposals = list(proposals.select_related("link", *related).order_by("created_at"))
+    # An entry kept by two offices (an arrangement across a border) is in both digests: the ownership rule.
+    kept = access.keepers(Proposal, [proposal.pk for proposal in proposals])
+    for proposal in proposals:
+        for office in kept.get(proposal.pk, []):
+            if office.pk in offices:
+                offices[office.pk].proposals.append(proposal)
+    reports = ErrorReport.objects.open().filter(municipality__in=scope.values("pk"))
+    for report in reports.select_related("municipality__county").order_by("created_at"):
+        office_of(report.municipality).reports.append(report)
+    confirmed = scope.with_confirmation(on=today).filter(confirmed_lately=True)
+    for municipality in confirmed.filter(entry_confirmed_at__lt=due_cutoff(today)).with_office():
+        office_of(municipality).falling_due.append(municipality)
     return FreshnessReport(
         cutoff=cutoff,
         days=settings.REGISTRY_STALE_AFTER_DAYS,
         offices=sorted(offices.values(), key=lambda o: o.office.name),
+        new_since=(now or timezone.now()) - DIGEST_PERIOD,
     )

@@ -1035,3 +1035,216 @@ class DataVersion(models.Model):
 
     def __str__(self):
         return f"{self.counter}"
+
+
+# Keeping the registry current: confirmation requests, proposals and reports.
+#
+# A physician confirms their entry, or proposes a change to it, through a signed single-use link that
+# `send_confirmation_requests` e-mails (registry.upkeep); anyone may report an error on a municipality's
+# page. Proposals and reports wait in the responsible office's queue in the admin, and approving one applies
+# it through registry.services. None of these rows keeps a copy of which office is responsible: that is
+# read from the entry's municipality when asked (`kept_by`), like every other right in the registry.
+
+
+class ConfirmableKind(models.TextChoices):
+    """The kinds of entries with a recipient address that a confirmation link can name (registry.upkeep.ENTRY_KINDS)."""
+
+    APPOINTMENT = "appointment", _("appointment")
+
+
+class LinkOutcome(models.TextChoices):
+    CONFIRMED = "confirmed", _("confirmed as correct")
+    PROPOSED = "proposed", _("change proposed")
+
+
+class QueueStatus(models.TextChoices):
+    OPEN = "open", _("open")
+    APPROVED = "approved", _("approved")
+    REJECTED = "rejected", _("rejected")
+
+
+class ConfirmationRequestQuerySet(models.QuerySet):
+    def kept_by(self, offices):
+        """The requests with a link to an entry that `offices` keep."""
+        links = ConfirmationLink.objects.kept_by(offices).filter(request=models.OuterRef("pk"))
+        return self.filter(models.Exists(links))
+
+    def failed(self):
+        """Requests whose e-mail could not be sent: the command tries them again within their cycle."""
+        return self.filter(sent_at__isnull=True).exclude(error="")
+
+
+class ConfirmationRequest(models.Model):
+    """One e-mail to one address, with a link for each of its entries to confirm: at most one per address and cycle."""
+
+    recipient = models.EmailField(_("recipient"))
+    # The cycle is a calendar month, "2026-11" (registry.upkeep.cycle_of).
+    cycle = models.CharField(_("cycle"), max_length=7)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    error = models.TextField(_("why it could not be sent"), blank=True)
+
+    objects = ConfirmationRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "recipient"]
+        verbose_name = _("confirmation e-mail")
+        verbose_name_plural = _("confirmation e-mails")
+        constraints = [
+            # An address gets at most one request per cycle, however often the command runs.
+            models.UniqueConstraint(fields=["recipient", "cycle"], name="confirmation_request_once_per_cycle"),
+        ]
+
+    def __str__(self):
+        return f"{self.recipient} ({self.cycle})"
+
+
+class ConfirmationLinkQuerySet(models.QuerySet):
+    def kept_by(self, offices):
+        """The links whose entry `offices` keep (an appointment: by its municipality)."""
+        return self.filter(appointment__in=Appointment.objects.kept_by(offices).values("pk"))
+
+
+class ConfirmationLink(models.Model):
+    """A signed, single-use link that names one entry: it can confirm the entry or propose a change, once.
+
+    The token in the e-mail is `nonce` signed with a timestamp (registry.upkeep.link_token), so a link
+    expires without a stored date, cannot be made up, and once used is known as used here.
+    """
+
+    request = models.ForeignKey(
+        ConfirmationRequest, verbose_name=_("confirmation e-mail"), on_delete=models.CASCADE, related_name="links"
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=ConfirmableKind.choices)
+    # The entry, one field per kind; a new kind adds its own field here and to the constraint below.
+    appointment = models.ForeignKey(
+        Appointment,
+        verbose_name=_("appointment"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="confirmation_links",
+    )
+    nonce = models.CharField(max_length=64, unique=True, editable=False)
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=LinkOutcome.choices, blank=True)
+
+    objects = ConfirmationLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("confirmation link")
+        verbose_name_plural = _("confirmation links")
+        constraints = [
+            # A link names exactly the entry of its kind.
+            models.CheckConstraint(
+                condition=Q(kind=ConfirmableKind.APPOINTMENT, appointment__isnull=False),
+                name="confirmation_link_names_its_entry",
+            ),
+            # A used link says what it was used for, and only a used link does.
+            models.CheckConstraint(
+                condition=Q(used_at__isnull=True, outcome="") | (Q(used_at__isnull=False) & ~Q(outcome="")),
+                name="confirmation_link_outcome_when_used",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.entry}"
+
+    @property
+    def entry(self):
+        """The entry the link names (one query unless loaded with select_related)."""
+        return getattr(self, self.kind)
+
+
+class QueueItem(models.Model):
+    """Something waiting for an office's decision (a proposal, a report): when it came, and what was decided."""
+
+    created_at = models.DateTimeField(_("received"), default=timezone.now)
+    status = models.CharField(_("status"), max_length=20, choices=QueueStatus.choices, default=QueueStatus.OPEN)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decision_note = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+
+class QueueQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(status=QueueStatus.OPEN)
+
+
+class ProposalQuerySet(QueueQuerySet):
+    def kept_by(self, offices):
+        """The proposals about entries that `offices` keep: the office's queue."""
+        return self.filter(link__in=ConfirmationLink.objects.kept_by(offices).values("pk"))
+
+
+class Proposal(QueueItem):
+    """A change that an entry's physician proposed through a confirmation link, for the office to approve or reject."""
+
+    link = models.OneToOneField(
+        ConfirmationLink, verbose_name=_("confirmation link"), on_delete=models.CASCADE, related_name="proposal"
+    )
+    # What the physician proposed, as the kind's proposal form reads it (registry.forms); JSON values only.
+    changes = models.JSONField(_("proposed changes"), default=dict)
+    # What the office applied when approving: the proposal, as the editor may have corrected it.
+    applied = models.JSONField(_("applied changes"), null=True, blank=True)
+
+    objects = ProposalQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("proposal from a physician")
+        verbose_name_plural = _("proposals from physicians")
+        constraints = [
+            # A rejection always says why; the physician is told.
+            models.CheckConstraint(
+                condition=~Q(status=QueueStatus.REJECTED) | ~Q(decision_note=""), name="proposal_rejection_has_reason"
+            ),
+        ]
+
+    def __str__(self):
+        return _("Proposal %(number)s") % {"number": self.pk}
+
+
+class ErrorReportQuerySet(QueueQuerySet):
+    def kept_by(self, offices):
+        """The reports about municipalities that `offices` keep: the office's queue."""
+        return self.filter(municipality__in=Municipality.objects.kept_by(offices).values("pk"))
+
+
+class ErrorReport(QueueItem):
+    """An error anyone reported on a municipality's page, for the office to correct or reject."""
+
+    municipality = models.ForeignKey(
+        Municipality, verbose_name=_("municipality"), on_delete=models.PROTECT, related_name="error_reports"
+    )
+    message = models.TextField(_("what is wrong"), max_length=2000)
+    reporter_email = models.EmailField(_("reporter's e-mail"), blank=True)
+
+    objects = ErrorReportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("error report")
+        verbose_name_plural = _("error reports")
+        constraints = [
+            # A rejection always says why; a reporter who left an address is told.
+            models.CheckConstraint(
+                condition=~Q(status=QueueStatus.REJECTED) | ~Q(decision_note=""),
+                name="error_report_rejection_has_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return _("Report %(number)s about %(municipality)s") % {"number": self.pk, "municipality": self.municipality}

@@ -16,10 +16,11 @@ door fails loudly in the tests instead of quietly skipping a derived field.
 import contextlib
 import contextvars
 import datetime
+import secrets
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
@@ -28,17 +29,23 @@ from registry import access
 from registry.models import (
     Appointment,
     Arrangement,
+    ConfirmationLink,
+    ConfirmationRequest,
     ContactKind,
     County,
     CountyGovernor,
     District,
+    ErrorReport,
     FormerNumber,
     FunctionContact,
     Legevakt,
+    LinkOutcome,
     Membership,
     Municipality,
     Phone,
     Physician,
+    Proposal,
+    QueueStatus,
     TrackedModel,
 )
 from registry.reference import municipality_fields
@@ -315,11 +322,12 @@ def set_successors(municipality, successors, *, by, reason):
         note_data_changed()
 
 
-def confirm_entries(*, entries, by, now=None):
+def confirm_entries(*, entries, by, now=None, reason=None):
     """Mark `entries` (rows of one TrackedModel) as confirmed correct by `by`; return how many.
 
     Confirming is not a change of content, so "last changed" stays; the history records who
-    confirmed and when. One bulk update and one bulk insert into the history, whatever the number.
+    confirmed, when and how (`reason`, default "Confirmed as correct"). One bulk update and one bulk
+    insert into the history, whatever the number.
     """
     entries = list(entries)
     if not entries:
@@ -327,7 +335,7 @@ def confirm_entries(*, entries, by, now=None):
     with write_path():
         _check(access.check_may_change, by, entries)
         moment = now or timezone.now()
-        reason = _("Confirmed as correct")
+        reason = reason or _("Confirmed as correct")
         for entry in entries:
             entry.verified_at, entry.verified_by = moment, _user(by)
             # simple-history prefers an instance's own history user, reason and date to the defaults.
@@ -802,3 +810,155 @@ def restore_backup(path, *, force=False, by=SYSTEM):
         rows = backup.restore_backup(path, force=force)
         note_data_changed()
     return rows
+
+
+# Keeping the registry current: confirmation requests, proposals and reports (registry.upkeep).
+#
+# A confirmation link is the physician's authority over their one entry: it is signed, names one entry and
+# is used once, and it can only confirm the entry or file a proposal. So these write as the registry
+# (`SYSTEM`), with history saying it was the physician, through the link. What an office decides is written
+# as its editor, under the access rule, like any change in the admin; an approved proposal is applied
+# through the functions above, with a reason that names the proposal.
+
+GUARDED = (*GUARDED, ConfirmationRequest, ConfirmationLink, Proposal, ErrorReport)
+
+
+class LinkAlreadyUsed(Exception):
+    """The link was used already (perhaps a moment ago, in another request)."""
+
+
+class AlreadyDecided(Exception):
+    """The proposal or report was decided already (perhaps a moment ago, by another editor)."""
+
+
+def request_confirmations(plans, *, cycle, now=None):
+    """Store, for each plan (registry.upkeep.Plan), a ConfirmationRequest with a ConfirmationLink per entry.
+
+    Returns the requests stored. An address already asked in `cycle` (by a run that got there first) is
+    skipped: the database allows one request per address and cycle.
+    """
+    made = []
+    with write_path():
+        moment = now or timezone.now()
+        for plan in plans:
+            try:
+                with transaction.atomic():
+                    request = ConfirmationRequest(recipient=plan.recipient, cycle=cycle, created_at=moment)
+                    request.save()
+                    ConfirmationLink.objects.bulk_create(
+                        ConfirmationLink(
+                            request=request, kind=kind.kind, nonce=secrets.token_urlsafe(24), **{kind.field: entry}
+                        )
+                        for kind, entry in plan.entries
+                    )
+            except IntegrityError:
+                continue
+            made.append(request)
+    return made
+
+
+def note_request_sent(request, *, error="", now=None):
+    """Record that `request`'s e-mail was sent, or why it could not be (`error`)."""
+    with write_path():
+        request.sent_at = None if error else (now or timezone.now())
+        request.error = error
+        request.save(update_fields=["sent_at", "error"])
+
+
+def _use_link(link, outcome, moment):
+    """Mark `link` used for `outcome`, or raise LinkAlreadyUsed. Locks the row: two requests cannot both use it."""
+    stored = ConfirmationLink.objects.select_for_update().get(pk=link.pk)
+    if stored.used_at is not None:
+        raise LinkAlreadyUsed
+    link.used_at, link.outcome = moment, outcome
+    link.save(update_fields=["used_at", "outcome"])
+
+
+def confirm_through_link(link, *, now=None):
+    """Confirm the entry `link` names as correct, for its physician; use up the link. Returns the entry.
+
+    The history of each confirmed row says "confirmed by the physician through the confirmation link", and
+    the link records the moment, which is how the coverage page tells these confirmations from the office's.
+    """
+    from registry.upkeep import ENTRY_KINDS
+
+    with write_path():
+        moment = now or timezone.now()
+        _use_link(link, LinkOutcome.CONFIRMED, moment)
+        reason = _("confirmed by the physician through the confirmation link")
+        for rows in ENTRY_KINDS[link.kind].rows_to_confirm(link.entry):
+            confirm_entries(entries=rows, by=SYSTEM, now=moment, reason=reason)
+    return link.entry
+
+
+def propose_through_link(link, *, changes, now=None):
+    """File `changes` (the kind's proposal form, as JSON values) for the office; use up the link. Returns it."""
+    with write_path():
+        moment = now or timezone.now()
+        _use_link(link, LinkOutcome.PROPOSED, moment)
+        proposal = Proposal(link=link, changes=changes, created_at=moment)
+        proposal.save()
+    return proposal
+
+
+def report_error(*, municipality, message, reporter_email="", now=None):
+    """File an error report about `municipality` from anyone; returns the ErrorReport."""
+    with write_path():
+        report = ErrorReport(
+            municipality=municipality, message=message, reporter_email=reporter_email, created_at=now or timezone.now()
+        )
+        report.save()
+    return report
+
+
+def _lock_open(item):
+    """Lock the open proposal or report `item`, or raise AlreadyDecided."""
+    if type(item).objects.select_for_update().get(pk=item.pk).status != QueueStatus.OPEN:
+        raise AlreadyDecided
+
+
+def _decide(item, *, status, by, note, moment):
+    item.status, item.decided_at, item.decided_by, item.decision_note = status, moment, _user(by), note
+    item.save()
+
+
+def approve_proposal(proposal, *, changes, by, now=None):
+    """Apply `changes` (the proposal as `by` approved it, corrected or not) and close the proposal; return it.
+
+    Applied through the functions above as `by`, under the access rule: every history row names the
+    proposal. The entry is confirmed as correct by `by` too.
+    """
+    from registry.upkeep import ENTRY_KINDS
+
+    kind, entry = ENTRY_KINDS[proposal.link.kind], proposal.link.entry
+    with write_path():
+        _check(access.check_may_change, by, [entry])
+        _lock_open(proposal)
+        moment = now or timezone.now()
+        reason = _("proposal %(number)s from the physician, approved") % {"number": proposal.pk}
+        # Confirmed first: ending the appointment may end the office's hold on the person.
+        for rows in kind.rows_to_confirm(entry):
+            confirm_entries(entries=rows, by=by, now=moment, reason=reason)
+        kind.apply(entry, changes, by=by, reason=reason)
+        proposal.applied = changes
+        _decide(proposal, status=QueueStatus.APPROVED, by=by, note="", moment=moment)
+    return proposal
+
+
+def reject_proposal(proposal, *, reason, by, now=None):
+    """Close `proposal` without changing the entry; `reason` is told to the physician. Returns it."""
+    with write_path():
+        _check(access.check_may_change, by, [proposal.link.entry])
+        _lock_open(proposal)
+        _decide(proposal, status=QueueStatus.REJECTED, by=by, note=reason, moment=now or timezone.now())
+    return proposal
+
+
+def decide_report(report, *, corrected, note, by, now=None):
+    """Close `report`: `corrected` (the office changed the entry, in the admin) or rejected with `note`. Returns it."""
+    with write_path():
+        _check(access.check_may_change, by, [report.municipality])
+        _lock_open(report)
+        status = QueueStatus.APPROVED if corrected else QueueStatus.REJECTED
+        _decide(report, status=status, by=by, note=note, moment=now or timezone.now())
+    return report

@@ -1,6 +1,6 @@
 from django.urls import include, path, re_path
 
-from registry import views
+from registry import upkeep_views, views
 
 app_name = "registry"
 
@@ -12,6 +12,9 @@ urlpatterns = [
     path("eksport.csv", views.export_csv, name="export-csv"),
     path("eksport.xlsx", views.export_xlsx, name="export-xlsx"),
     path("dekning/", views.coverage, name="coverage"),
+    re_path(r"^kommune/(?P<number>[0-9]{4})/meld-feil/$", upkeep_views.report_error, name="report-error"),
+    path("bekreft/<str:token>/", upkeep_views.confirm, name="confirm"),
+    path("bekreft/<str:token>/endre/", upkeep_views.propose, name="propose"),
     path("api/", views.api_docs, name="api-docs"),
     path("api/", include("registry.api.urls")),
 ]

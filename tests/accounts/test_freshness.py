@@ -87,3 +87,25 @@ def test_stale_report_email_goes_to_no_inactive_editor(stale, editor_trondelag):
     editor_trondelag.save()
     run("--email")
     assert not any("nord@example.no" in message.to for message in mail.outbox)
+
+
+def test_the_weekly_digest_lists_the_queue_and_what_falls_out_of_date_next(stale, editor_trondelag):
+    import datetime
+
+    from django.utils import timezone
+
+    from registry import services
+
+    editor_trondelag.email = "nord@example.no"
+    editor_trondelag.save()
+    services.report_error(municipality=municipality("5001"), message="Feil nummer.")
+    # Trondheim's entry was confirmed 170 days ago: still confirmed, but not a month from now (182 days).
+    services.confirm_entries(
+        entries=[stale["trondelag"]], by=services.SYSTEM, now=timezone.now() - datetime.timedelta(days=170)
+    )
+    out, _err = run("--email", "--office", "trondelag")
+    assert "Error reports waiting for a decision (1)" in out and "Report" in out and "(new)" in out
+    assert "Falls out of date within 30 days" in out and "5001 Trondheim" in out
+    (message,) = [m for m in mail.outbox if m.to == ["nord@example.no"]]
+    assert "Feilmeldinger som venter på avgjørelse (1)" in message.body
+    assert "Blir utdatert innen 30 dager" in message.body

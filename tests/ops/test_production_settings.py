@@ -23,6 +23,7 @@ def production_env(**extra):
         DJANGO_DEBUG="0",
         DJANGO_SECRET_KEY="".join(secrets.choice(alphabet) for _ in range(50)),
         DJANGO_ALLOWED_HOSTS=PRODUCTION_HOST,
+        REGISTRY_SITE_URL=f"https://{PRODUCTION_HOST}",
     )
     environment.update(extra)
     return environment
@@ -57,6 +58,20 @@ def test_deployment_checks_pass_with_production_settings():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_deployment_checks_ask_for_the_sites_address_of_the_confirmation_links():
+    environment = production_env()
+    del environment["REGISTRY_SITE_URL"]
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0 and "REGISTRY_SITE_URL" in result.stdout + result.stderr
 
 
 def test_production_defaults_are_https_only():

@@ -4,7 +4,7 @@ import io
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
-from django.utils import translation
+from django.utils import timezone, translation
 
 from registry.models import (
     Appointment,
@@ -89,3 +89,22 @@ def test_refuses_a_database_with_real_entries_unless_forced():
     assert not Physician.objects.filter(email__endswith="@example.no").exists()
     load("--force")
     assert Physician.objects.filter(email__endswith="@example.no").exists()
+
+
+def test_the_demo_has_an_entry_due_for_confirmation_by_link(settings):
+    """A fresh clone's `send_confirmation_requests` has a link to send: Stavanger's entry falls due within a month."""
+    from registry.demo import load_demo_data
+    from registry.models import Appointment
+    from registry.upkeep import due_cutoff, plan_requests
+
+    settings.REGISTRY_STALE_AFTER_DAYS = 182
+    load_demo_data()
+    plans = plan_requests()
+    planned = {plan.recipient: [str(entry) for _kind, entry in plan.entries] for plan in plans}
+    assert planned["liv.oppspinn@example.no"] == ["Demo Liv Oppspinn – kommuneoverlege, 1103 Stavanger"]
+    # Only entries due: confirmed before the cut-off (Stavanger, and the demo's entries meant to look stale).
+    cutoff = due_cutoff(timezone.localdate())
+    entries = [entry for plan in plans for _kind, entry in plan.entries]
+    assert all(entry.verified_at < cutoff for entry in entries)
+    fresh = Appointment.objects.filter(verified_at__gte=cutoff, physician__email__endswith="@example.no")
+    assert fresh.exists() and not {entry.pk for entry in entries} & set(fresh.values_list("pk", flat=True))

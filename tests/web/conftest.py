@@ -52,3 +52,51 @@ def plain_user_client(client, db):
     """A logged-in user without the permission: sees the list, but no restricted numbers."""
     client.force_login(UserFactory(username="someone"))
     return client
+
+
+# The browser tests' fixtures (tests/web/test_browser.py, tests/web/test_upkeep_browser.py): Playwright driving
+# Debian's Chromium against a live server with the demo data.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls in the fixtures are still synchronous.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+
+
+@pytest.fixture
+def site(live_server, browser):
+    """The demo data on a live server. Transactional tests empty the tables afterwards, so load everything each time."""
+    from registry import services
+
+    services.load_reference()
+    load_demo_data()
+    return live_server.url
+
+
+@pytest.fixture
+def page(browser, site):
+    """A Norwegian visitor's tab, not logged in."""
+    context = browser.new_context(locale="nb-NO", accept_downloads=True, viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    tab.set_default_timeout(15_000)
+    yield tab
+    context.close()

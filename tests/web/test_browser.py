@@ -1,5 +1,7 @@
 """The national list in a real browser: Playwright driving Debian's Chromium, and axe-core for accessibility.
 
+The browser, the live site and the tab are fixtures in tests/web/conftest.py.
+
 Chromium cannot download itself here; install it with `apt-get install chromium chromium-driver`
 (.ci/browser.sh does it in CI). Without it these tests skip and say so.
 """
@@ -10,19 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.demo import load_demo_data
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.web.conftest import CHROMIUM
 
 pytestmark = [
     pytest.mark.browser,
@@ -32,39 +22,6 @@ pytestmark = [
     ),
     pytest.mark.django_db(transaction=True),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls in the fixtures are still synchronous.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            yield chromium
-            chromium.close()
-
-
-@pytest.fixture
-def site(live_server, browser):
-    """The demo data on a live server. Transactional tests empty the tables afterwards, so load everything each time."""
-    from registry import services
-
-    services.load_reference()
-    load_demo_data()
-    return live_server.url
-
-
-@pytest.fixture
-def page(browser, site):
-    """A Norwegian visitor's tab, not logged in."""
-    context = browser.new_context(locale="nb-NO", accept_downloads=True, viewport={"width": 1280, "height": 900})
-    tab = context.new_page()
-    tab.set_default_timeout(15_000)
-    yield tab
-    context.close()
 
 
 def result_rows(page):
@@ -180,7 +137,7 @@ def test_oslos_page_lists_its_districts_with_their_people(page, site):
     districts = page.locator("section.district")
     expect(districts).to_have_count(15)
     expect(page.locator("#bydel-030102")).to_contain_text("Demo Bydelslege Grünerløkka")
-    expect(page.locator("#bydel-030104")).to_contain_text("No district chief physician registered")
+    expect(page.locator("#bydel-030104")).to_contain_text("Ingen bydelsoverlege registrert")
 
 
 def test_the_page_reads_well_on_a_phone(browser, site):

@@ -9,6 +9,7 @@ from django.utils import timezone
 from registry.coverage import coverage_by_office
 from registry.models import Appointment, Municipality, Role
 from registry.services import SYSTEM, confirm_entries
+from tests.factories import AppointmentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -65,3 +66,78 @@ def test_following_a_gap_link_lists_exactly_those_municipalities(client, demo):
         reverse("registry:api:municipality-list"), {"office": "trondelag", "missing": "deputy", "page_size": 400}
     ).json()
     assert api["count"] == trondelag.without_deputy
+
+
+def _trondelag():
+    return next(row for row in coverage_by_office()[0] if row.office.code == "trondelag")
+
+
+def _confirm_by_link(appointments):
+    from registry import services
+    from registry.models import ConfirmationLink
+    from registry.upkeep import ENTRY_KINDS, Plan
+
+    plan = Plan("x@example.no", [(ENTRY_KINDS["appointment"], a) for a in appointments])
+    (request,) = services.request_confirmations([plan], cycle="x")
+    for link in ConfirmationLink.objects.filter(request=request):
+        services.confirm_through_link(link)
+
+
+def _untouched_in_trondelag():
+    """A municipality of Trøndelag the demo left alone: no appointment, no contacts, never confirmed."""
+    return (
+        Municipality.objects.active()
+        .filter(county__number="50", verified_at__isnull=True, appointments__isnull=True, memberships__isnull=True)
+        .exclude(function_contacts__isnull=False)
+        .order_by("number")
+        .first()
+    )
+
+
+def test_coverage_tells_confirmations_by_the_physician_from_the_office(client, demo):
+    """Confirmed through the link counts as the physician's; the office's own confirmation as the office's."""
+    place = _untouched_in_trondelag()
+    appointment = AppointmentFactory(municipality=place)
+    before = _trondelag()
+    _confirm_by_link([appointment])
+    after = _trondelag()
+    assert (after.confirmed - before.confirmed, after.confirmed_through_link - before.confirmed_through_link) == (1, 1)
+    assert after.confirmed_by_office == before.confirmed_by_office
+    assert after.confirmed_share == round(100 * after.confirmed / after.total)
+    assert coverage_by_office()[1].confirmed_through_link == after.confirmed_through_link
+    page = client.get(reverse("registry:coverage")).content.decode()
+    assert "Confirmed by the physician" in page
+
+
+def test_an_entry_counts_as_the_offices_when_its_oldest_confirmation_was_the_offices(demo):
+    place = _untouched_in_trondelag()
+    appointment = AppointmentFactory(municipality=place)
+    # The office confirmed the municipality's own row (a vacancy's way of being confirmed) before the link.
+    confirm_entries(entries=[place], by=SYSTEM, now=timezone.now() - datetime.timedelta(days=1))
+    before = _trondelag()
+    _confirm_by_link([appointment])
+    after = _trondelag()
+    assert (after.confirmed - before.confirmed, after.confirmed_through_link - before.confirmed_through_link) == (1, 0)
+
+
+def test_an_arrangements_physician_confirming_by_link_counts_for_every_member(demo):
+    """Two municipalities whose only part is an arrangement's kommuneoverlege: that physician's confirmation
+    by link is their entries' (AppointmentQuerySet.serving, the rule the list uses too)."""
+    from registry.models import Arrangement, ArrangementKind, Membership
+    from tests.factories import write
+
+    untouched = list(
+        Municipality.objects.active()
+        .filter(county__number="50", verified_at__isnull=True, appointments__isnull=True, memberships__isnull=True)
+        .exclude(function_contacts__isnull=False)
+        .order_by("number")[:2]
+    )
+    (arrangement,) = write(Arrangement(name="Testsamarbeidet", kind=ArrangementKind.INTERMUNICIPAL))
+    start = timezone.localdate() - datetime.timedelta(days=10)
+    write(*[Membership(arrangement=arrangement, municipality=m, valid_from=start) for m in untouched])
+    appointment = AppointmentFactory(municipality=None, arrangement=arrangement, start_date=start)
+    before = _trondelag()
+    _confirm_by_link([appointment])
+    after = _trondelag()
+    assert len(untouched) == 2
+    assert (after.confirmed - before.confirmed, after.confirmed_through_link - before.confirmed_through_link) == (2, 2)

@@ -27,8 +27,9 @@ def editor_addresses(offices):
 
 class Command(BaseCommand):
     help = (
-        "Print, per county governor office, the entries not confirmed lately and the municipalities with no "
-        "chief physician or no deputy. With --email, send each office's part to its editors (run monthly from cron)."
+        "Print, per county governor office, the entries not confirmed lately, the municipalities with no chief "
+        "physician or no deputy, the proposals and error reports waiting for a decision, and what falls out of "
+        "date within a month. With --email, send each office's part to its editors: the weekly digest (cron)."
     )
 
     def add_arguments(self, parser):
