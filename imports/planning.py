@@ -54,6 +54,7 @@ from registry.models import (
     Physician,
     Role,
 )
+from registry.validators import refused_character
 
 ROLE_SLOTS = PERSON_ROLES
 
@@ -337,6 +338,16 @@ class SheetRow:
     vacancy: bool = False  # the chief physician's name cell says the post is vacant
 
 
+def _refused_in(raw):
+    """The message for a control character or direction override in a cell (or a phone column's cells)."""
+    cells = [cell for cell, _kind in raw] if isinstance(raw, list) else [raw]
+    for cell in cells:
+        error = refused_character(cell, multiline=True)
+        if error is not None:
+            return error.messages[0]
+    return None
+
+
 def read_rows(sheet, layout):
     """Return ([SheetRow], [(row number, reason)] of rows that are not data): every cell read, or its error."""
     rows, skipped = [], []
@@ -349,6 +360,11 @@ def read_rows(sheet, layout):
         row = SheetRow(number=number, cells=cells)
         for key in layout.columns:
             raw = layout.values(cells, key)
+            refused = _refused_in(raw)
+            if refused is not None:
+                # The same rule as the admin and the model (registry.validators): asked, never stripped.
+                row.errors[key] = refused
+                continue
             try:
                 row.values[key] = reader(key)(raw)
             except (CellError, ValueError) as error:

@@ -35,6 +35,7 @@ from registry.models import (
     default_visibility,
 )
 from registry.phones import format_phone
+from registry.validators import validate_line
 
 TRACKING_FIELDS = ("updated_at", "updated_by", "verified_at", "verified_by")
 
@@ -606,7 +607,7 @@ class PhoneAdmin(WritePathAdminMixin, ScopedAdminMixin, SimpleHistoryAdmin):
 class ArrangementActionForm(forms.Form):
     """What the "make an arrangement" action asks before it changes anything."""
 
-    name = forms.CharField(label=_("Name of the arrangement"), max_length=150)
+    name = forms.CharField(label=_("Name of the arrangement"), max_length=150, validators=[validate_line])
     kind = forms.ChoiceField(label=_("Kind"), choices=ArrangementKind.choices)
     on = forms.DateField(
         label=_("From"),

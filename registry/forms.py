@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from registry.models import PhoneKind, Visibility
 from registry.phones import PhoneFormField, format_phone, parse_phone
-from registry.validators import validate_hpr_number
+from registry.validators import validate_hpr_number, validate_line, validate_text
 
 COMMENT_LENGTH = 2000
 
@@ -21,7 +21,7 @@ class AppointmentProposalForm(forms.Form):
     form filled in from them (`initial_from`), so that the editor can correct it before approving.
     """
 
-    email = forms.EmailField(label=_("E-mail"))
+    email = forms.EmailField(label=_("E-mail"), validators=[validate_line])
     new_phone = PhoneFormField(label=_("New phone number"), required=False)
     new_phone_kind = forms.ChoiceField(label=_("Kind of number"), choices=PhoneKind.choices, initial=PhoneKind.MOBILE)
     new_phone_visibility = forms.ChoiceField(
@@ -33,8 +33,8 @@ class AppointmentProposalForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("Only if you are leaving the post."),
     )
-    successor_name = forms.CharField(label=_("Name"), required=False, max_length=150)
-    successor_email = forms.EmailField(label=_("E-mail"), required=False)
+    successor_name = forms.CharField(label=_("Name"), required=False, max_length=150, validators=[validate_line])
+    successor_email = forms.EmailField(label=_("E-mail"), required=False, validators=[validate_line])
     successor_phone = PhoneFormField(label=_("Phone"), required=False)
     successor_hpr = forms.CharField(
         label=_("HPR number"), required=False, max_length=9, validators=[validate_hpr_number]
@@ -44,6 +44,7 @@ class AppointmentProposalForm(forms.Form):
         required=False,
         max_length=COMMENT_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4}),
+        validators=[validate_text],
     )
 
     def __init__(self, *args, entry, phones, require_change=True, **kwargs):
@@ -165,6 +166,7 @@ class DecisionForm(forms.Form):
         required=False,
         max_length=COMMENT_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
+        validators=[validate_text],
     )
 
     def __init__(self, *args, approve_label, **kwargs):
@@ -205,11 +207,13 @@ class ErrorReportForm(forms.Form):
         help_text=_(
             "For example: the number does not answer, or the chief physician has left. Say what is right, if you know."
         ),
+        validators=[validate_text],
     )
     reporter_email = forms.EmailField(
         label=_("Your e-mail address (optional)"),
         required=False,
         help_text=_("Only if you want to hear what the office did. It is not shown anywhere."),
+        validators=[validate_line],
     )
     # The trap: hidden from people by the stylesheet and from screen readers, left empty by them.
     website = forms.CharField(

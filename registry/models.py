@@ -20,8 +20,10 @@ from registry.search import municipality_search_text, physician_search_text, sea
 from registry.validators import (
     validate_county_number,
     validate_hpr_number,
+    validate_line,
     validate_municipality_number,
     validate_organisation_number,
+    validate_text,
 )
 
 
@@ -66,7 +68,7 @@ class CountyGovernor(models.Model):
     """A statsforvalter office: it keeps the entries of the municipalities in its counties."""
 
     code = models.SlugField(_("code"), max_length=60, unique=True)
-    name = models.CharField(_("name"), max_length=120, unique=True)
+    name = models.CharField(_("name"), max_length=120, unique=True, validators=[validate_line])
     organisation_number = models.CharField(
         _("organisation number"), max_length=9, unique=True, validators=[validate_organisation_number]
     )
@@ -87,7 +89,7 @@ class County(models.Model):
     """A fylke, kept by exactly one county governor office."""
 
     number = models.CharField(_("county number"), max_length=2, unique=True, validators=[validate_county_number])
-    name = models.CharField(_("name"), max_length=80)
+    name = models.CharField(_("name"), max_length=80, validators=[validate_line])
     county_governor = models.ForeignKey(
         CountyGovernor, verbose_name=_("county governor office"), on_delete=models.PROTECT, related_name="counties"
     )
@@ -230,13 +232,14 @@ class Municipality(TrackedModel):
     number = models.CharField(
         _("municipality number"), max_length=4, unique=True, validators=[validate_municipality_number]
     )
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("name"), max_length=100, validators=[validate_line])
     # Official parallel names in Sami or Kven, in SSB's order, separated by "|".
     parallel_names = models.CharField(
         _("parallel names"),
         max_length=200,
         blank=True,
         help_text=_("Official Sami or Kven names, separated by |, for example: Guovdageaidnu"),
+        validators=[validate_line],
     )
     county = models.ForeignKey(
         County, verbose_name=_("county"), on_delete=models.PROTECT, related_name="municipalities"
@@ -364,7 +367,7 @@ class District(TrackedModel):
     """
 
     number = models.CharField(_("district number"), max_length=6, unique=True)
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("name"), max_length=100, validators=[validate_line])
     municipality = models.ForeignKey(
         Municipality, verbose_name=_("municipality"), on_delete=models.PROTECT, related_name="districts"
     )
@@ -427,7 +430,7 @@ class Arrangement(TrackedModel):
     long as it is a member (`AppointmentQuerySet.serving`).
     """
 
-    name = models.CharField(_("name"), max_length=150, unique=True)
+    name = models.CharField(_("name"), max_length=150, unique=True, validators=[validate_line])
     kind = models.CharField(_("kind"), max_length=30, choices=ArrangementKind.choices)
     organisation_number = models.CharField(
         _("organisation number"), max_length=9, blank=True, validators=[validate_organisation_number]
@@ -444,7 +447,7 @@ class Arrangement(TrackedModel):
     roles = models.CharField(
         _("roles covered"), max_length=100, blank=True, help_text=_("Empty: every role of the function.")
     )
-    note = models.TextField(_("note"), blank=True)
+    note = models.TextField(_("note"), blank=True, validators=[validate_text])
     search_text = models.TextField(editable=False, blank=True, default="")
 
     objects = ArrangementQuerySet.as_manager()
@@ -552,8 +555,8 @@ class PhysicianQuerySet(models.QuerySet):
 class Physician(TrackedModel):
     """A physician. One person may serve several municipalities (intermunicipal arrangements)."""
 
-    name = models.CharField(_("name"), max_length=150)
-    email = models.EmailField(_("e-mail"), blank=True)
+    name = models.CharField(_("name"), max_length=150, validators=[validate_line])
+    email = models.EmailField(_("e-mail"), blank=True, validators=[validate_line])
     hpr_number = models.CharField(
         _("HPR number"),
         max_length=9,
@@ -694,7 +697,7 @@ class Appointment(TrackedModel):
     role = models.CharField(_("role"), max_length=40, choices=Role.choices, default=Role.CHIEF_PHYSICIAN)
     start_date = models.DateField(_("from"), default=timezone.localdate)
     end_date = models.DateField(_("to"), null=True, blank=True)
-    note = models.TextField(_("note"), blank=True)
+    note = models.TextField(_("note"), blank=True, validators=[validate_text])
 
     objects = AppointmentQuerySet.as_manager()
 
@@ -791,7 +794,9 @@ class Phone(models.Model):
 
     number = PhoneField(_("number"))
     kind = models.CharField(_("kind"), max_length=20, choices=PhoneKind.choices, default=PhoneKind.MOBILE)
-    note = models.CharField(_("note"), max_length=200, blank=True, help_text=_("For example: daytime only"))
+    note = models.CharField(
+        _("note"), max_length=200, blank=True, help_text=_("For example: daytime only"), validators=[validate_line]
+    )
     visibility = models.CharField(_("visibility"), max_length=20, choices=Visibility.choices, default=Visibility.PUBLIC)
     physician = models.ForeignKey(
         Physician, null=True, blank=True, on_delete=models.CASCADE, related_name="phones", verbose_name=_("physician")
@@ -863,13 +868,13 @@ class Legevakt(TrackedModel):
     caller's location, so it does not reach a given legevakt. Each municipality it serves has a function
     contact of kind "legevakt" pointing here (registry.services.set_served)."""
 
-    name = models.CharField(_("name"), max_length=150, unique=True)
+    name = models.CharField(_("name"), max_length=150, unique=True, validators=[validate_line])
     number = PhoneField(_("direct number"))
     visibility = models.CharField(
         _("visibility"), max_length=20, choices=Visibility.choices, default=Visibility.AUTHORITIES
     )
-    opening_hours = models.CharField(_("opening hours"), max_length=200, blank=True)
-    note = models.TextField(_("note"), blank=True)
+    opening_hours = models.CharField(_("opening hours"), max_length=200, blank=True, validators=[validate_line])
+    note = models.TextField(_("note"), blank=True, validators=[validate_text])
     search_text = models.TextField(editable=False, blank=True, default="")
 
     objects = LegevaktQuerySet.as_manager()
@@ -933,11 +938,15 @@ class FunctionContact(TrackedModel):
     kind = models.CharField(_("kind"), max_length=20, choices=ContactKind.choices)
     # For a role mailbox: the role it is for (kommuneoverlege@…, smittevernoverlege@…); empty: the function's.
     role = models.CharField(_("role"), max_length=40, choices=Role.choices, blank=True)
-    email = models.EmailField(_("e-mail"), blank=True)
+    email = models.EmailField(_("e-mail"), blank=True, validators=[validate_line])
     number = PhoneField(_("number"), null=True, blank=True)
     visibility = models.CharField(_("visibility"), max_length=20, choices=Visibility.choices, default=Visibility.PUBLIC)
     opening_hours = models.CharField(
-        _("opening hours"), max_length=200, blank=True, help_text=_("For example: weekdays 08–15.30")
+        _("opening hours"),
+        max_length=200,
+        blank=True,
+        help_text=_("For example: weekdays 08–15.30"),
+        validators=[validate_line],
     )
     municipality = models.ForeignKey(
         Municipality,
@@ -1171,7 +1180,7 @@ class QueueItem(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    decision_note = models.TextField(_("reason"), blank=True)
+    decision_note = models.TextField(_("reason"), blank=True, validators=[validate_text])
 
     class Meta:
         abstract = True
@@ -1229,8 +1238,8 @@ class ErrorReport(QueueItem):
     municipality = models.ForeignKey(
         Municipality, verbose_name=_("municipality"), on_delete=models.PROTECT, related_name="error_reports"
     )
-    message = models.TextField(_("what is wrong"), max_length=2000)
-    reporter_email = models.EmailField(_("reporter's e-mail"), blank=True)
+    message = models.TextField(_("what is wrong"), max_length=2000, validators=[validate_text])
+    reporter_email = models.EmailField(_("reporter's e-mail"), blank=True, validators=[validate_line])
 
     objects = ErrorReportQuerySet.as_manager()
 

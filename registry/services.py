@@ -16,6 +16,7 @@ door fails loudly in the tests instead of quietly skipping a derived field.
 import contextlib
 import contextvars
 import datetime
+import functools
 import secrets
 from dataclasses import dataclass, field
 
@@ -49,7 +50,7 @@ from registry.models import (
     TrackedModel,
 )
 from registry.reference import municipality_fields
-from registry.validators import validate_municipality_number
+from registry.validators import validate_line, validate_municipality_number, validate_text
 from registry.versioning import note_data_changed
 
 BATCH_SIZE = 500
@@ -217,6 +218,29 @@ def _check_consistency(objects):
                 )
 
 
+@functools.cache
+def _typed_text_fields(model):
+    """(attribute, validator) of `model`'s fields that hold text a person types (registry.validators)."""
+    return [
+        (field.attname, validator)
+        for field in model._meta.concrete_fields
+        for validator in field.validators
+        if validator in (validate_line, validate_text)
+    ]
+
+
+def _check_text(objects, fields=None):
+    """Refuse control characters and direction overrides in typed text, whoever writes it (the admin's forms,
+    the import and the public forms check first, with the same validators; this is the last door)."""
+    for obj in objects:
+        for name, validate in _typed_text_fields(type(obj)):
+            if fields is None or name in fields:
+                try:
+                    validate(getattr(obj, name))
+                except ValidationError as error:
+                    raise ValidationError({name: error.error_list}) from None
+
+
 def save_entries(objects, *, by, reason, confirm=False):
     """Save `objects` (registry rows, new or changed, of any kind) as `by`; return them.
 
@@ -228,6 +252,7 @@ def save_entries(objects, *, by, reason, confirm=False):
     if not objects:
         return objects
     with write_path():
+        _check_text(objects)
         _check_consistency(objects)
         _check_entries(objects, by=by)
         now = timezone.now()
@@ -457,6 +482,7 @@ def _update(model, objects, fields, *, by, reason, now, check):
     if not objects:
         return
     with write_path():
+        _check_text(objects, fields)
         _check(check, by, objects)
         moment = now or timezone.now()
         fields = _derived_fields(model, fields)
@@ -508,6 +534,7 @@ def _insert(model, objects, *, by, reason, now):
     the rows bulk_create_with_history writes, without building a second model object per row, which
     took three quarters of a 10,000-row import. Sets each object's id.
     """
+    _check_text(objects)
     moment = now or timezone.now()
     tracked = issubclass(model, TrackedModel)
     for obj in objects:
@@ -907,6 +934,7 @@ def report_error(*, municipality, message, reporter_email="", now=None):
         report = ErrorReport(
             municipality=municipality, message=message, reporter_email=reporter_email, created_at=now or timezone.now()
         )
+        _check_text([report])
         report.save()
     return report
 
@@ -919,6 +947,7 @@ def _lock_open(item):
 
 def _decide(item, *, status, by, note, moment):
     item.status, item.decided_at, item.decided_by, item.decision_note = status, moment, _user(by), note
+    _check_text([item], ["decision_note"])
     item.save()
 
 

@@ -1,5 +1,7 @@
 """Checks for the registry's natural keys. Each error says what is wrong and what to do."""
 
+import re
+
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
@@ -40,3 +42,53 @@ def validate_organisation_number(value):
             code="organisation_number",
             params={"value": value},
         )
+
+
+# Characters no text a person types may hold (names, notes, e-mail, function contacts, import cells):
+# control characters (a vertical tab from a pasted Word text, NUL) cannot be shown, break the XLSX
+# exports and mean nothing in a name; bidirectional overrides and isolates (U+202A–U+202E,
+# U+2066–U+2069) make a name display as something other than what it is. One pattern, used by the model
+# fields' validators, the write path (registry.services), the import's cells and the exports.
+BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
+REFUSED_IN_TEXT = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{BIDI_CONTROLS}]")
+REFUSED_IN_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{BIDI_CONTROLS}]")
+
+
+def refused_character(value, *, multiline=False):
+    """The ValidationError for the first character `value` may not hold, or None."""
+    if not isinstance(value, str):
+        return None
+    found = (REFUSED_IN_TEXT if multiline else REFUSED_IN_LINE).search(value)
+    if found is None:
+        return None
+    character = found.group()
+    if character in "\t\n\r":
+        what = _("a line break or tab")
+    elif re.fullmatch(f"[{BIDI_CONTROLS}]", character):
+        what = _("a character that changes the direction of the text")
+    else:
+        what = _("an invisible control character")
+    return ValidationError(
+        _(
+            "The text has %(what)s (U+%(code)s) at character %(position)s, which cannot be shown or exported "
+            "safely. Remove it (type the text again rather than pasting it) and try again."
+        ),
+        code="refused_character",
+        params={"what": what, "code": f"{ord(character):04X}", "position": found.start() + 1},
+    )
+
+
+def validate_line(value):
+    """One line of text a person types (a name, an e-mail address, opening hours): no control characters,
+    line breaks or direction overrides."""
+    error = refused_character(value)
+    if error is not None:
+        raise error
+
+
+def validate_text(value):
+    """Text of several lines a person types (a note, a message): line breaks and tabs, but no other control
+    characters or direction overrides."""
+    error = refused_character(value, multiline=True)
+    if error is not None:
+        raise error
