@@ -15,7 +15,6 @@ addresses, and counting each on its own would let one machine guess without limi
 """
 
 import datetime
-import ipaddress
 import math
 
 from axes.backends import AxesStandaloneBackend
@@ -26,6 +25,8 @@ from axes.signals import user_locked_out
 from django.conf import settings
 from django.shortcuts import render
 from django.utils import timezone
+
+from registry.addresses import client_ip, counted_address  # noqa: F401  (AXES_CLIENT_IP_CALLABLE names client_ip here)
 
 
 class LockoutBackend(AxesStandaloneBackend):
@@ -92,42 +93,6 @@ class LoginFailureHandler(AxesDatabaseHandler):
             request.axes_locked_out = True
             request.axes_credentials = credentials
             user_locked_out.send("axes", request=request, username=username, ip_address=request.axes_ip_address)
-
-
-def counted_address(value):
-    """Return the address failed logins are counted for: an IPv4 address as is, an IPv6 one as its /64 network.
-
-    The /64 is written as its first address ("2001:db8:1:2::"), which axes stores like any address.
-    None when `value` is no address.
-    """
-    try:
-        address = ipaddress.ip_address(str(value).strip())
-    except ValueError:
-        return None
-    if address.version == 6:
-        if address.ipv4_mapped:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, 64), strict=False).network_address)
-    return str(address)
-
-
-def client_ip(request):
-    """Return the address a request comes from, as counted_address() groups it.
-
-    X-Forwarded-For is anyone's to write, so it counts only when DJANGO_TRUSTED_PROXY_COUNT says how
-    many proxies of ours stand in front: each appends the address it received from, so the client is
-    that many entries from the right. Otherwise, and when the header is short or malformed, the
-    address of the connection itself.
-    """
-    remote = request.META.get("REMOTE_ADDR", "")
-    count = settings.TRUSTED_PROXY_COUNT
-    if count > 0:
-        forwarded = [part for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-        if len(forwarded) >= count:
-            client = counted_address(forwarded[-count])
-            if client:
-                return client
-    return counted_address(remote) or remote
 
 
 def lockout_response(request, original_response=None, credentials=None):

@@ -16,7 +16,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
 from django.views.decorators.http import condition
 
-from accounts.access import may_view_list, sees_restricted_numbers
+from registry.access import may_view_list, sees_restricted_numbers
 from registry.versioning import cache_variant, current_data_state
 
 

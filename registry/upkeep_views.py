@@ -13,8 +13,8 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from accounts.login_security import client_ip
 from registry import services
+from registry.addresses import client_ip
 from registry.forms import ErrorReportForm, form_started
 from registry.models import Municipality
 from registry.upkeep import ENTRY_KINDS, LinkProblem, keepers_text, link_days, open_link

@@ -13,8 +13,8 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from accounts.access import may_view_list, sees_restricted_numbers
 from registry import exports
+from registry.access import may_view_list, sees_restricted_numbers
 from registry.conditional import conditional_list, list_variant
 from registry.coverage import coverage_by_office, districts_without_chief_physician
 from registry.directory import Contact, build_district_entries, build_entries

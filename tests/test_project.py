@@ -74,3 +74,19 @@ def test_every_test_file_security_md_names_exists():
             folder, name = name.rsplit("/", 1)
         named.append(ROOT / folder / name)
     assert len(named) > 15 and [path for path in named if not path.exists()] == []
+
+
+def test_the_registry_imports_nothing_from_accounts_outside_its_admin():
+    """Dependencies point towards the registry: accounts installs its access rule (registry.access)."""
+    import ast
+
+    root = ROOT / "registry"
+    offenders = []
+    for path in root.rglob("*.py"):
+        if path.name.startswith("admin") or "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names += [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            offenders += [f"{path.relative_to(root)}: {name}" for name in names if name.split(".")[0] == "accounts"]
+    assert offenders == []

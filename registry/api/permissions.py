@@ -1,6 +1,6 @@
 from rest_framework.permissions import BasePermission
 
-from accounts.access import may_view_list
+from registry.access import may_view_list
 
 
 class ListAccess(BasePermission):

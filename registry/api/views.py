@@ -13,7 +13,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from accounts.access import sees_restricted_numbers
+from registry.access import sees_restricted_numbers
 from registry.api.permissions import ListAccess
 from registry.api.serializers import MunicipalitySerializer
 from registry.conditional import conditional_list
