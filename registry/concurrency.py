@@ -62,11 +62,13 @@ class VersionCheckedFormMixin:
     def _refuse_if_changed_since_loaded(self):
         model = type(self.instance)
         using = router.db_for_write(model, instance=self.instance)
-        queryset = model._base_manager.db_manager(using).filter(pk=self.instance.pk)
+        # By primary key alone: the model's ordering may join nullable relations (an appointment's municipality,
+        # district or arrangement), and PostgreSQL cannot lock the nullable side of an outer join.
+        queryset = model._base_manager.db_manager(using).filter(pk=self.instance.pk).order_by("pk")
         if connections[using].features.has_select_for_no_key_update:
             # Held until the admin's transaction commits, so two simultaneous saves cannot both pass.
             # NO KEY: does not block inserts that merely reference this row (phones, appointments).
-            queryset = queryset.select_for_update(no_key=True)
+            queryset = queryset.select_for_update(no_key=True, of=("self",))
         else:
             queryset = queryset.select_for_update()
         current = queryset.first()

@@ -17,6 +17,7 @@ from registry.search import (
     search_plan,
     search_text,
     supports_typos,
+    trigram_indexes,
 )
 
 ROLE_CHOICES = [(value, capfirst(label)) for value, label in Role.choices]
@@ -126,18 +127,19 @@ class MunicipalityFilter(django_filters.FilterSet):
             # physicians' ids is thousands long for a common name (twice the time; make bench-search).
             # The municipalities are the active ones already: the queryset this filters.
             named = serving.filter(physician__in=Physician.objects.filter(match("search_text", term)))
-            municipalities = set(
-                named.filter(district__isnull=True)
-                .exclude(municipality=None)
-                .order_by()
-                .values_list("municipality_id", flat=True)
-            )
-            # … and where they serve through an arrangement, in each member municipality.
-            municipalities |= set(
-                members.filter(arrangement__in=named.exclude(arrangement=None).values("arrangement"))
-                .order_by()
-                .values_list("municipality_id", flat=True)
-            )
+            with trigram_indexes():
+                municipalities = set(
+                    named.filter(district__isnull=True)
+                    .exclude(municipality=None)
+                    .order_by()
+                    .values_list("municipality_id", flat=True)
+                )
+                # … and where they serve through an arrangement, in each member municipality.
+                municipalities |= set(
+                    members.filter(arrangement__in=named.exclude(arrangement=None).values("arrangement"))
+                    .order_by()
+                    .values_list("municipality_id", flat=True)
+                )
             term_condition = (
                 match("search_text", term)
                 | Q(pk__in=municipalities)

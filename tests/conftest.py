@@ -1,6 +1,7 @@
 import datetime
 
 import pytest
+from django.db.backends.base.creation import BaseDatabaseCreation
 
 from tests.factories import UserFactory
 
@@ -80,3 +81,24 @@ def anonymous():
     from django.contrib.auth.models import AnonymousUser
 
     return AnonymousUser()
+
+
+def _deserialize_in_write_path(deserialize):
+    """Wrap the test database's serialized rollback, which puts back the migrated reference data.
+
+    It is a restore in effect (loaddata's raw saves, then the municipalities' successor links), so it runs
+    inside the registry's write path like `manage.py restore` does.
+    """
+
+    def deserialize_db_from_string(self, data):
+        from registry.services import write_path
+
+        with write_path():
+            return deserialize(self, data)
+
+    return deserialize_db_from_string
+
+
+BaseDatabaseCreation.deserialize_db_from_string = _deserialize_in_write_path(
+    BaseDatabaseCreation.deserialize_db_from_string
+)
