@@ -16,7 +16,7 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 from phonenumber_field.phonenumber import PhoneNumber
 
-from imports.headers import classify_header
+from imports.headers import ARRANGEMENT, DISTRICT, LEGEVAKT_NAME, LEGEVAKT_PHONE, classify_header
 from registry.models import PhoneKind, Role
 from registry.numbers import NumberIndex
 from registry.phones import invalid_phone, parse_phone
@@ -74,6 +74,9 @@ def header_key(text):
     return "".join(ch for ch in text if ch.isalnum())
 
 
+# Columns that place a row's people elsewhere than in the municipality: the import does not read them yet,
+# so a row with a value in one is refused (Planner.plan_row) rather than written to the municipality.
+ORGANISATION_KEYS = (ARRANGEMENT, DISTRICT, LEGEVAKT_NAME, LEGEVAKT_PHONE)
 # The columns the import reads today (imports.headers also recognises others, reported as not imported).
 LAYOUT_KEYS = {
     MUNICIPALITY_NUMBER,
@@ -82,6 +85,7 @@ LAYOUT_KEYS = {
     NOTE,
     FUNCTION_PHONE,
     FUNCTION_EMAIL,
+    *ORGANISATION_KEYS,
     *[person_column(prefix, part) for prefix in PERSON_ROLES for part in PERSON_FIELDS],
 }
 IGNORED_HEADERS = {header_key(ERROR_HEADER), header_key(SOURCE_ROW_HEADER), "error", "errors"}

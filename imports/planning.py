@@ -48,6 +48,7 @@ from registry.models import (
     ContactKind,
     FormerNumber,
     FunctionContact,
+    Membership,
     Municipality,
     Phone,
     PhoneKind,
@@ -277,7 +278,28 @@ class Snapshot:
         self.current = defaultdict(list)  # (municipality id, role) → [AppointmentRecord]
         self.holding = {}  # (municipality id, role, physician record) → AppointmentRecord
         self.in_municipality = defaultdict(list)  # municipality id → [AppointmentRecord]
-        current = Appointment.objects.on(today).order_by("start_date", "pk")
+        # The sheet speaks of a municipality's own appointments only: a district's (a bydelsoverlege) and an
+        # arrangement's are kept in the admin, and the import neither changes nor ends them.
+        current = (
+            Appointment.objects.on(today)
+            .filter(district__isnull=True, arrangement__isnull=True)
+            .order_by("start_date", "pk")
+        )
+        # Roles a municipality holds through an arrangement on the day: (municipality id, role) →
+        # [(physician record, arrangement name)]. A row naming that person there changes nothing; a row naming
+        # someone else is refused (see Planner._held_through).
+        self.through = defaultdict(list)
+        members = defaultdict(list)
+        for arrangement_id, municipality_id in Membership.objects.on(today).values_list(
+            "arrangement_id", "municipality_id"
+        ):
+            members[arrangement_id].append(municipality_id)
+        through = Appointment.objects.on(today).filter(arrangement__isnull=False).order_by("start_date", "pk")
+        for physician_id, arrangement_id, arrangement_name, role in through.values_list(
+            "physician_id", "arrangement_id", "arrangement__name", "role"
+        ):
+            for municipality_id in members[arrangement_id]:
+                self.through[(municipality_id, role)].append((self.physicians[physician_id], arrangement_name))
         for pk, physician_id, municipality_id, role, start, end, note in current.values_list(
             "pk", "physician_id", "municipality_id", "role", "start_date", "end_date", "note"
         ):
@@ -311,6 +333,7 @@ class Snapshot:
 # Reading the rows: cells → clean values, or errors per cell.
 
 READERS = {
+    **dict.fromkeys(normalise.ORGANISATION_KEYS, normalise.cell_text),
     MUNICIPALITY_NUMBER: normalise.clean_municipality_number,
     MUNICIPALITY_NAME: normalise.cell_text,
     ROLE: normalise.clean_role,
@@ -453,6 +476,10 @@ class Planner:
                 if name_key(appointment.physician.name) == key:
                     person.matched_by = "here"
                     return appointment.physician
+            for physician, _arrangement in state.through.get((municipality.pk, person.role), []):
+                if name_key(physician.name) == key:
+                    person.matched_by = "here"
+                    return physician
         return None
 
     # One row.
@@ -461,6 +488,19 @@ class Planner:
         plan = RowPlan(number=row.number, cells=row.cells)
         for key, message in row.errors.items():
             plan.problems.append(Problem(key, message))
+        for key in normalise.ORGANISATION_KEYS:
+            if row.values.get(key):
+                # Written to the municipality instead, the row's people would be in the wrong place.
+                plan.problems.append(
+                    Problem(
+                        key,
+                        _(
+                            "«%(value)s»: the import does not yet place people in a district, an intermunicipal "
+                            "arrangement or a legevakt. Enter them in the admin, and empty this cell."
+                        )
+                        % {"value": row.values[key]},
+                    )
+                )
         municipality = self._municipality(row, plan)
         people = self._people(row, plan, municipality)
         if plan.problems:
@@ -745,6 +785,8 @@ class Planner:
             if physician.pk is None or physician.changeable:
                 self._add_phones(plan, physician, person, appointment=appointment)
             return
+        if self._held_through(plan, municipality, person, physician):
+            return
         holders = state.current[(municipality.pk, person.role)]
         # Who holds the post in the registry today (not others this sheet adds), for "old → new".
         previous = ", ".join(a.physician.name for a in holders if a.pk is not None)
@@ -771,6 +813,44 @@ class Planner:
             plan.operations.append(Operation(CHANGE_APPOINTMENT, plan.number, appointment, NOTE, "note", "", note))
         if physician.pk is None or physician.changeable:
             self._add_phones(plan, physician, person, appointment=appointment)
+
+    def _held_through(self, plan, municipality, person, physician):
+        """True when `municipality` holds `person.role` through an arrangement: the row names that person
+        (nothing to appoint; a note says so), or someone else (refused: the import never guesses whether
+        the arrangement ended). False when the municipality holds the role on its own."""
+        through = self.state.through.get((municipality.pk, person.role), [])
+        if not through:
+            return False
+        arrangements = sorted({name for _physician, name in through})
+        values = {
+            "role": Role(person.role).label,
+            "municipality": municipality.name,
+            "arrangement": ", ".join(arrangements),
+            "name": physician.name,
+            "holders": ", ".join(sorted({holder.name for holder, _name in through})),
+        }
+        if any(holder is physician for holder, _name in through):
+            plan.notes.append(
+                _(
+                    "%(name)s is %(role)s of %(municipality)s through %(arrangement)s: the appointment is the "
+                    "arrangement's, and this row changes nothing about it."
+                )
+                % values
+            )
+            if physician.changeable:
+                self._add_phones(plan, physician, person)  # the person's own numbers, not the appointment's
+            return True
+        plan.problems.append(
+            Problem(
+                person.column("name"),
+                _(
+                    "%(municipality)s has its %(role)s through %(arrangement)s (%(holders)s), not «%(name)s». "
+                    "Change the arrangement's appointment in the admin, or write %(holders)s here."
+                )
+                % values,
+            )
+        )
+        return True
 
     def _add_phones(self, plan, physician, person, appointment=None):
         own = self.state.phones[physician]

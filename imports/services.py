@@ -23,7 +23,7 @@ from django.conf import settings
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -56,7 +56,7 @@ from imports.planning import (
 from imports.resources import ContactResource, ContactRow
 from imports.sheets import Sheet, SheetError, display_name, read_sheet
 from registry import services as registry_services
-from registry.models import Appointment, Municipality, Phone
+from registry.models import Appointment, Membership, Municipality, Phone
 from registry.spreadsheets import neutralise, write_text_row
 
 logger = logging.getLogger(__name__)
@@ -403,15 +403,27 @@ def export_rows(user):
     municipalities = (Municipality.objects.all() if user is None else access.municipalities_for(user)).active()
     include_restricted = user is None or access.sees_restricted_numbers(user)
     phones = Phone.objects.visible(include_restricted=include_restricted).order_by("pk")
+    # The municipality's own appointments, and those of the arrangements it is a member of today (on every
+    # member's row, as the import reads them back: unchanged). A district's are not the municipality's.
+    members = defaultdict(list)
+    for arrangement_id, municipality_id in (
+        Membership.objects.on(timezone.localdate())
+        .filter(municipality__in=municipalities)
+        .values_list("arrangement_id", "municipality_id")
+    ):
+        members[arrangement_id].append(municipality_id)
     appointments = (
         Appointment.objects.published()
-        .filter(municipality__in=municipalities)
-        .order_by("municipality__number", "start_date", "pk")
+        .filter(Q(municipality__in=municipalities, district__isnull=True) | Q(arrangement_id__in=list(members)))
+        .order_by("start_date", "pk")
         .prefetch_related(Prefetch("physician__phones", queryset=phones), Prefetch("phones", queryset=phones))
     )
     by_municipality = defaultdict(lambda: defaultdict(list))
     for appointment in appointments:
-        by_municipality[appointment.municipality_id][appointment.role].append(appointment)
+        for municipality_id in (
+            members[appointment.arrangement_id] if appointment.arrangement_id else [appointment.municipality_id]
+        ):
+            by_municipality[municipality_id][appointment.role].append(appointment)
     rows = []
     for municipality in municipalities.order_by("number"):
         roles = by_municipality.get(municipality.pk, {})
