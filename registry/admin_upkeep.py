@@ -21,10 +21,10 @@ from django.utils.translation import gettext_lazy as _
 from accounts.access import editable, is_national_admin, keepers, kept_by_text, offices_for
 from registry import services
 from registry.coverage import coverage_by_office
-from registry.directory import build_entries
+from registry.directory import build_arrangement_entry, build_district_entries, build_entries
 from registry.forms import DecisionForm
 from registry.models import ConfirmationRequest, ErrorReport, Municipality, Proposal, QueueStatus
-from registry.upkeep import ENTRY_KINDS, open_work_by_office, tell_proposal_outcome, tell_report_outcome
+from registry.upkeep import ENTRY_KINDS, open_work_by_office, proposal_about, tell_proposal_outcome, tell_report_outcome
 
 
 def changelist(model, **query):
@@ -159,14 +159,18 @@ class ProposalAdmin(ScopedQueueAdmin):
     list_display = ("__str__", "entry", "responsible_office", "created_at", "status")
     list_filter = ("status", OfficeFilter)
     list_select_related = (
+        "link__request",
         "link__appointment__physician",
         "link__appointment__municipality",
         "link__appointment__arrangement",
+        "link__function_contact",
     )
     search_fields = (
         "link__appointment__physician__name",
         "link__appointment__municipality__name",
         "link__appointment__arrangement__name",
+        "link__function_contact__email",
+        "link__function_contact__municipality__name",
     )
 
     def get_changelist_instance(self, request):
@@ -179,7 +183,8 @@ class ProposalAdmin(ScopedQueueAdmin):
 
     @admin.display(description=_("entry"))
     def entry(self, proposal):
-        return str(proposal.link.entry)
+        entry = proposal.link.entry
+        return str(entry) if entry is not None else gettext("removed")
 
     @admin.display(description=_("responsible office"))
     def responsible_office(self, proposal):
@@ -190,6 +195,14 @@ class ProposalAdmin(ScopedQueueAdmin):
         proposal = self.object_or_404(request, object_id)
         link = proposal.link
         kind, entry = ENTRY_KINDS[link.kind], link.entry
+        if entry is None:  # a role mailbox removed since (an approved "no longer in use")
+            self.message_user(
+                request,
+                gettext("%(proposal)s: %(status)s. Its entry has been removed from the registry.")
+                % {"proposal": proposal, "status": proposal.get_status_display()},
+                messages.INFO,
+            )
+            return HttpResponseRedirect(changelist(Proposal))
         form_class = kind.form_class()
         post = request.POST if request.method == "POST" else None
         form = form_class(
@@ -222,12 +235,13 @@ class ProposalAdmin(ScopedQueueAdmin):
         return TemplateResponse(request, "admin/registry/proposal_decide.html", context)
 
     def decided(self, request, decide, proposal, **values):
+        about = proposal_about(proposal)  # before an approved "no longer in use" removes the entry
         try:
             decide(proposal, by=request.user, **values)
         except services.AlreadyDecided:
             self.message_user(request, gettext("Someone decided this proposal already."), messages.WARNING)
             return HttpResponseRedirect(changelist(Proposal))
-        error = tell_proposal_outcome(proposal)
+        error = tell_proposal_outcome(proposal, about)
         self.message_user(
             request,
             gettext("%(proposal)s: %(status)s.") % {"proposal": proposal, "status": proposal.get_status_display()},
@@ -248,8 +262,8 @@ class ErrorReportAdmin(ScopedQueueAdmin):
 
     list_display = ("__str__", "short_message", "created_at", "status")
     list_filter = ("status", OfficeFilter)
-    list_select_related = ("municipality__county__county_governor",)
-    search_fields = ("municipality__name", "municipality__number", "message")
+    list_select_related = ("municipality", "district", "arrangement")
+    search_fields = ("municipality__name", "municipality__number", "district__name", "arrangement__name", "message")
 
     @admin.display(description=_("what is wrong"))
     def short_message(self, report):
@@ -257,8 +271,17 @@ class ErrorReportAdmin(ScopedQueueAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         report = self.object_or_404(request, object_id)
-        municipality = Municipality.objects.for_directory().get(pk=report.municipality_id)
-        (entry,) = build_entries([municipality], include_restricted=True)
+        if report.arrangement_id:
+            # The arrangement as its page shows it, with every number.
+            entry = build_arrangement_entry(report.arrangement, include_restricted=True)
+            correct_url = reverse("admin:registry_arrangement_change", args=[report.arrangement_id])
+        elif report.district_id:
+            (entry,) = build_district_entries([report.district], include_restricted=True)
+            correct_url = reverse("admin:registry_district_change", args=[report.district_id])
+        else:
+            municipality = Municipality.objects.for_directory().get(pk=report.municipality_id)
+            (entry,) = build_entries([municipality], include_restricted=True)
+            correct_url = reverse("admin:registry_municipality_change", args=[municipality.pk])
         post = request.POST if request.method == "POST" else None
         decision = DecisionForm(post, approve_label=_("Corrected: I have changed the entry"))
         context = self.decision_context(
@@ -266,7 +289,8 @@ class ErrorReportAdmin(ScopedQueueAdmin):
             report,
             title=str(report),
             entry=entry,
-            municipality_url=reverse("admin:registry_municipality_change", args=[municipality.pk]),
+            subject=report.subject,
+            correct_url=correct_url,
             decision=decision,
         )
         if post is not None and context["can_decide"] and decision.is_valid():

@@ -2,9 +2,9 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef
 
-from registry.models import Appointment, District, LinkOutcome, Municipality, Role
+from registry.models import Appointment, District, FunctionContact, LinkOutcome, Municipality, Role
 
 
 @dataclass
@@ -55,14 +55,19 @@ def through_link(on=None):
 
     An entry counts as confirmed when its oldest part was (MunicipalityQuerySet.with_confirmation); that
     confirmation was the physician's when a confirmation link was used to confirm, at that very moment, an
-    appointment serving the municipality (AppointmentQuerySet.serving: its own, or its arrangement's;
-    registry.services.confirm_through_link writes both with one timestamp).
+    appointment serving the municipality (AppointmentQuerySet.serving: its own, or its arrangement's) or one
+    of its function contacts (a role mailbox, confirmed by whoever reads it); registry.services.
+    confirm_through_link writes the entry's confirmation and the link's use with one timestamp.
     """
-    return Exists(
-        Appointment.objects.serving(OuterRef("pk"), on=on).filter(
-            confirmation_links__outcome=LinkOutcome.CONFIRMED,
-            confirmation_links__used_at=OuterRef("entry_confirmed_at"),
-        )
+    by_link = {
+        "confirmation_links__outcome": LinkOutcome.CONFIRMED,
+        "confirmation_links__used_at": OuterRef("entry_confirmed_at"),
+    }
+    contacts = FunctionContact.objects.of_the_function().filter(municipality=OuterRef("pk"))
+    return ExpressionWrapper(
+        Exists(Appointment.objects.serving(OuterRef("pk"), on=on).filter(**by_link))
+        | Exists(contacts.filter(**by_link)),
+        output_field=BooleanField(),
     )
 
 

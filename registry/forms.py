@@ -156,6 +156,53 @@ class AppointmentProposalForm(forms.Form):
         return initial
 
 
+class MailboxProposalForm(forms.Form):
+    """What whoever reads a role mailbox may propose about it: its new address, or that it is no longer in use.
+
+    The same interface as AppointmentProposalForm (`changes()`, `initial_from`), so that the link's page and
+    the office's queue treat both kinds alike.
+    """
+
+    email = forms.EmailField(label=_("The mailbox's address"), validators=[validate_line])
+    gone = forms.BooleanField(
+        label=_("This mailbox is no longer in use"),
+        required=False,
+        help_text=_("The office removes it from the registry. Say in the comment where to write instead."),
+    )
+    comment = forms.CharField(
+        label=_("Anything else the office should know"),
+        required=False,
+        max_length=COMMENT_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        validators=[validate_text],
+    )
+
+    def __init__(self, *args, entry, phones=(), require_change=True, **kwargs):
+        self.entry, self.require_change = entry, require_change
+        kwargs.setdefault("initial", {"email": entry.email})
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.require_change and not self.errors and self._is_unchanged():
+            raise ValidationError(
+                _("You have not changed anything. If everything is correct, go back and choose «This is correct».")
+            )
+        return cleaned
+
+    def _is_unchanged(self):
+        changes = self.changes()
+        return changes["email"] == self.entry.email and not changes["gone"] and not changes["comment"]
+
+    def changes(self):
+        data = self.cleaned_data
+        return {"email": data.get("email", ""), "gone": bool(data.get("gone")), "comment": data.get("comment", "")}
+
+    @staticmethod
+    def initial_from(changes):
+        return {key: changes.get(key, default) for key, default in (("email", ""), ("gone", False), ("comment", ""))}
+
+
 class DecisionForm(forms.Form):
     """The office's decision on a proposal or a report: approve (or "corrected"), or reject with a reason."""
 

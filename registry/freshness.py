@@ -107,8 +107,8 @@ def freshness_report(*, municipalities=None, now=None):
 
     Entries count as stale when not confirmed since `confirmation_cutoff` (REGISTRY_STALE_AFTER_DAYS, the
     one threshold the public list, its filter and the admin use too). Only active municipalities and
-    appointments not yet ended are reported. Nine queries; eleven with open proposals (who keeps them:
-    the ownership rule, two).
+    appointments not yet ended are reported. Nine queries; two more each with open proposals and with open
+    reports (who keeps them: the ownership rule).
     """
     today = timezone.localdate(now) if now else timezone.localdate()
     cutoff = confirmation_cutoff(today)
@@ -155,9 +155,17 @@ def freshness_report(*, municipalities=None, now=None):
         for office in kept.get(proposal.pk, []):
             if office.pk in offices:
                 offices[office.pk].proposals.append(proposal)
-    reports = ErrorReport.objects.open().filter(municipality__in=scope.values("pk"))
-    for report in reports.select_related("municipality__county").order_by("created_at"):
-        office_of(report.municipality).reports.append(report)
+    reports = list(
+        ErrorReport.objects.open()
+        .filter(pk__in=ErrorReport.objects.kept_by(list(offices)).values("pk"))
+        .select_related("municipality", "district", "arrangement")
+        .order_by("created_at")
+    )
+    kept = access.keepers(ErrorReport, [report.pk for report in reports])
+    for report in reports:
+        for office in kept.get(report.pk, []):
+            if office.pk in offices:
+                offices[office.pk].reports.append(report)
     confirmed = scope.with_confirmation(on=today).filter(confirmed_lately=True)
     for municipality in confirmed.filter(entry_confirmed_at__lt=due_cutoff(today)).with_office():
         office_of(municipality).falling_due.append(municipality)

@@ -1059,6 +1059,7 @@ class ConfirmableKind(models.TextChoices):
     """The kinds of entries with a recipient address that a confirmation link can name (registry.upkeep.ENTRY_KINDS)."""
 
     APPOINTMENT = "appointment", _("appointment")
+    FUNCTION_CONTACT = "function_contact", _("role mailbox")
 
 
 class LinkOutcome(models.TextChoices):
@@ -1110,8 +1111,11 @@ class ConfirmationRequest(models.Model):
 
 class ConfirmationLinkQuerySet(models.QuerySet):
     def kept_by(self, offices):
-        """The links whose entry `offices` keep (an appointment: by its municipality)."""
-        return self.filter(appointment__in=Appointment.objects.kept_by(offices).values("pk"))
+        """The links whose entry `offices` keep (the ownership rule of the entry's own model)."""
+        return self.filter(
+            Q(appointment__in=Appointment.objects.kept_by(offices).values("pk"))
+            | Q(function_contact__in=FunctionContact.objects.kept_by(offices).values("pk"))
+        )
 
 
 class ConfirmationLink(models.Model):
@@ -1134,6 +1138,15 @@ class ConfirmationLink(models.Model):
         on_delete=models.CASCADE,
         related_name="confirmation_links",
     )
+    # A role mailbox may be removed (an approved "no longer in use"): its links and their proposals stay.
+    function_contact = models.ForeignKey(
+        FunctionContact,
+        verbose_name=_("function contact"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="confirmation_links",
+    )
     nonce = models.CharField(max_length=64, unique=True, editable=False)
     used_at = models.DateTimeField(_("used"), null=True, blank=True)
     outcome = models.CharField(_("outcome"), max_length=20, choices=LinkOutcome.choices, blank=True)
@@ -1147,7 +1160,8 @@ class ConfirmationLink(models.Model):
         constraints = [
             # A link names exactly the entry of its kind.
             models.CheckConstraint(
-                condition=Q(kind=ConfirmableKind.APPOINTMENT, appointment__isnull=False),
+                condition=Q(kind=ConfirmableKind.APPOINTMENT, appointment__isnull=False, function_contact__isnull=True)
+                | Q(kind=ConfirmableKind.FUNCTION_CONTACT, appointment__isnull=True),
                 name="confirmation_link_names_its_entry",
             ),
             # A used link says what it was used for, and only a used link does.
@@ -1162,7 +1176,7 @@ class ConfirmationLink(models.Model):
 
     @property
     def entry(self):
-        """The entry the link names (one query unless loaded with select_related)."""
+        """The entry the link names (one query unless loaded with select_related); None once it was removed."""
         return getattr(self, self.kind)
 
 
@@ -1228,15 +1242,42 @@ class Proposal(QueueItem):
 
 class ErrorReportQuerySet(QueueQuerySet):
     def kept_by(self, offices):
-        """The reports about municipalities that `offices` keep: the office's queue."""
-        return self.filter(municipality__in=Municipality.objects.kept_by(offices).values("pk"))
+        """The reports about what `offices` keep (a municipality or one of its districts, an arrangement with a
+        member in their region): the office's queue."""
+        return self.filter(
+            Q(municipality__in=Municipality.objects.kept_by(offices).values("pk"))
+            | Q(arrangement__in=Arrangement.objects.kept_by(offices).values("pk"))
+        )
 
 
 class ErrorReport(QueueItem):
-    """An error anyone reported on a municipality's page, for the office to correct or reject."""
+    """An error anyone reported on a public page (a municipality's, one of its districts', an arrangement's),
+    for the office that keeps it to correct or reject."""
 
+    # What the report is about: a municipality (and perhaps one of its districts), or an arrangement.
     municipality = models.ForeignKey(
-        Municipality, verbose_name=_("municipality"), on_delete=models.PROTECT, related_name="error_reports"
+        Municipality,
+        verbose_name=_("municipality"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="error_reports",
+    )
+    district = models.ForeignKey(
+        District,
+        verbose_name=_("district"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="error_reports",
+    )
+    arrangement = models.ForeignKey(
+        Arrangement,
+        verbose_name=_("intermunicipal arrangement"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="error_reports",
     )
     message = models.TextField(_("what is wrong"), max_length=2000, validators=[validate_text])
     reporter_email = models.EmailField(_("reporter's e-mail"), blank=True, validators=[validate_line])
@@ -1253,7 +1294,23 @@ class ErrorReport(QueueItem):
                 condition=~Q(status=QueueStatus.REJECTED) | ~Q(decision_note=""),
                 name="error_report_rejection_has_reason",
             ),
+            # About a municipality (a district with its municipality), or about an arrangement: one of them.
+            models.CheckConstraint(
+                condition=Q(municipality__isnull=False, arrangement__isnull=True)
+                | Q(municipality__isnull=True, district__isnull=True, arrangement__isnull=False),
+                name="error_report_names_one_subject",
+            ),
         ]
 
     def __str__(self):
-        return _("Report %(number)s about %(municipality)s") % {"number": self.pk, "municipality": self.municipality}
+        return _("Report %(number)s about %(subject)s") % {"number": self.pk, "subject": self.subject}
+
+    @property
+    def subject(self):
+        """What the report is about: the district, the municipality or the arrangement."""
+        return self.district or self.municipality or self.arrangement
+
+    @property
+    def keeper_row(self):
+        """The row whose keepers decide the report (the ownership rule): the municipality or the arrangement."""
+        return self.municipality or self.arrangement

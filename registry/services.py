@@ -902,9 +902,10 @@ def _use_link(link, outcome, moment):
 
 
 def confirm_through_link(link, *, now=None):
-    """Confirm the entry `link` names as correct, for its physician; use up the link. Returns the entry.
+    """Confirm the entry `link` names as correct, for its recipient; use up the link. Returns the entry.
 
-    The history of each confirmed row says "confirmed by the physician through the confirmation link", and
+    The history of each confirmed row says "confirmed by the physician (the role mailbox) through the
+    confirmation link", and
     the link records the moment, which is how the coverage page tells these confirmations from the office's.
     """
     from registry.upkeep import ENTRY_KINDS
@@ -912,8 +913,9 @@ def confirm_through_link(link, *, now=None):
     with write_path():
         moment = now or timezone.now()
         _use_link(link, LinkOutcome.CONFIRMED, moment)
-        reason = _("confirmed by the physician through the confirmation link")
-        for rows in ENTRY_KINDS[link.kind].rows_to_confirm(link.entry):
+        kind = ENTRY_KINDS[link.kind]
+        reason = _("confirmed by %(sender)s through the confirmation link") % {"sender": kind.sender}
+        for rows in kind.rows_to_confirm(link.entry):
             confirm_entries(entries=rows, by=SYSTEM, now=moment, reason=reason)
     return link.entry
 
@@ -928,12 +930,20 @@ def propose_through_link(link, *, changes, now=None):
     return proposal
 
 
-def report_error(*, municipality, message, reporter_email="", now=None):
-    """File an error report about `municipality` from anyone; returns the ErrorReport."""
+def report_error(*, subject, message, reporter_email="", now=None):
+    """File an error report from anyone about `subject`: a Municipality, a District or an Arrangement.
+    Returns the ErrorReport."""
+    about = {"municipality": None, "district": None, "arrangement": None}
+    if isinstance(subject, District):
+        about.update(municipality=subject.municipality, district=subject)
+    elif isinstance(subject, Municipality):
+        about["municipality"] = subject
+    elif isinstance(subject, Arrangement):
+        about["arrangement"] = subject
+    else:
+        raise TypeError(f"An error report is about a municipality, a district or an arrangement, not {subject!r}.")
     with write_path():
-        report = ErrorReport(
-            municipality=municipality, message=message, reporter_email=reporter_email, created_at=now or timezone.now()
-        )
+        report = ErrorReport(**about, message=message, reporter_email=reporter_email, created_at=now or timezone.now())
         _check_text([report])
         report.save()
     return report
@@ -964,7 +974,7 @@ def approve_proposal(proposal, *, changes, by, now=None):
         _check(access.check_may_change, by, [entry])
         _lock_open(proposal)
         moment = now or timezone.now()
-        reason = _("proposal %(number)s from the physician, approved") % {"number": proposal.pk}
+        reason = _("proposal %(number)s from %(sender)s, approved") % {"number": proposal.pk, "sender": kind.sender}
         # Confirmed first: ending the appointment may end the office's hold on the person.
         for rows in kind.rows_to_confirm(entry):
             confirm_entries(entries=rows, by=by, now=moment, reason=reason)
@@ -986,7 +996,7 @@ def reject_proposal(proposal, *, reason, by, now=None):
 def decide_report(report, *, corrected, note, by, now=None):
     """Close `report`: `corrected` (the office changed the entry, in the admin) or rejected with `note`. Returns it."""
     with write_path():
-        _check(access.check_may_change, by, [report.municipality])
+        _check(access.check_may_change, by, [report.keeper_row])
         _lock_open(report)
         status = QueueStatus.APPROVED if corrected else QueueStatus.REJECTED
         _decide(report, status=status, by=by, note=note, moment=now or timezone.now())

@@ -5,12 +5,13 @@ The people who know keep the registry current (README, "How the registry is kept
 - `send_confirmation_requests` (cron) e-mails each entry's recipient a signed, single-use link for every
   entry of theirs that is, or within SOON will be, not confirmed lately. The link's page shows what the
   registry holds and can only confirm the entry or propose a change (registry.services writes both).
-- Anyone can report an error on a municipality's page.
+- Anyone can report an error on a municipality's, a district's or an arrangement's page.
 - Proposals and reports wait in the responsible office's queue in the admin.
 
-The mechanism is generic over *entries with a recipient address* (ENTRY_KINDS): today an appointment, whose
-physician confirms it. A kind says which entries are due, who receives their link, what the page shows,
-which rows "This is correct" confirms, its proposal form, and how an approved proposal is applied.
+The mechanism is generic over *entries with a recipient address* (ENTRY_KINDS): an appointment, whose
+physician confirms it, and a role mailbox, confirmed by whoever reads it. A kind says which entries are
+due, who receives their link, what the page shows, which rows "This is correct" confirms, its proposal
+form and page, and how an approved proposal is applied.
 """
 
 import datetime
@@ -33,8 +34,11 @@ from registry.models import (
     ConfirmableKind,
     ConfirmationLink,
     ConfirmationRequest,
+    ContactKind,
     CountyGovernor,
     ErrorReport,
+    FunctionContact,
+    Membership,
     Municipality,
     Phone,
     PhoneKind,
@@ -102,7 +106,7 @@ def open_link(token):
         raise LinkProblem("gone")
     if link.used_at is not None:
         raise LinkProblem("used", link)
-    if not ENTRY_KINDS[link.kind].is_current(link.entry):
+    if link.entry is None or not ENTRY_KINDS[link.kind].is_current(link.entry):
         raise LinkProblem("gone", link)
     return link
 
@@ -142,6 +146,9 @@ class AppointmentEntry:
     """An appointment: the physician's entry for one municipality, confirmed by the physician."""
 
     kind = ConfirmableKind.APPOINTMENT
+    propose_template = "registry/propose.html"
+    # Who uses the link, as history says it ("confirmed by the physician through the confirmation link").
+    sender = gettext_lazy("the physician")
     # The ConfirmationLink field that names the entry, and what to load with it.
     field = "appointment"
     related = (
@@ -322,9 +329,98 @@ class AppointmentEntry:
         services.appoint([new], by=by, reason=reason)
 
 
-# The kinds of entries a confirmation link can name, by ConfirmableKind value. Function contacts (a role
-# mailbox's address) are the next kind: see the README, "How the registry is kept current".
-ENTRY_KINDS = {kind.kind: kind for kind in [AppointmentEntry()]}
+class MailboxEntry:
+    """A role mailbox (kommuneoverlege@…, smittevernoverlege@…): a function contact with an address of its own,
+    confirmed by whoever reads the mailbox. It can be confirmed, moved to a new address, or said to be gone."""
+
+    kind = ConfirmableKind.FUNCTION_CONTACT
+    sender = gettext_lazy("the role mailbox")
+    field = "function_contact"
+    related = ("function_contact__municipality", "function_contact__district", "function_contact__arrangement")
+    propose_template = "registry/propose_mailbox.html"
+
+    def due(self, today):
+        """Role mailboxes of a current place whose confirmation is missing or falls out of date within SOON."""
+        current_place = (
+            Q(municipality__in=Municipality.objects.active(on=today))
+            | Q(district__municipality__in=Municipality.objects.active(on=today))
+            | Q(arrangement__memberships__in=Membership.objects.on(today))
+        )
+        return (
+            FunctionContact.objects.filter(kind=ContactKind.ROLE_MAILBOX)
+            .filter(pk__in=FunctionContact.objects.filter(current_place).values("pk"))
+            .filter(Q(verified_at__isnull=True) | Q(verified_at__lt=due_cutoff(today)))
+            .select_related("municipality", "district", "arrangement")
+            .order_by("pk")
+        )
+
+    def recipient(self, contact):
+        return contact.email
+
+    def is_current(self, contact):
+        if contact.municipality_id:
+            return contact.municipality.is_active()
+        if contact.district_id:
+            return contact.district.municipality.is_active()
+        return contact.arrangement.memberships.on(timezone.localdate()).exists()
+
+    def title(self, contact):
+        if contact.role:
+            return _("the role mailbox for the %(role)s in %(place)s") % {
+                "role": contact.get_role_display(),
+                "place": contact.owner,
+            }
+        return _("the role mailbox of the chief physician function in %(place)s") % {"place": contact.owner}
+
+    def phones(self, contact):
+        return []
+
+    def facts(self, contact):
+        if contact.arrangement_id:
+            place = Fact(_("Intermunicipal arrangement"), contact.arrangement.label(), EVERYONE)
+        elif contact.district_id:
+            place = Fact(_("District"), str(contact.district), EVERYONE)
+        else:
+            place = Fact(_("Municipality"), str(contact.municipality), EVERYONE)
+        facts = [
+            Fact(_("Kind"), contact.get_kind_display(), EVERYONE),
+            Fact(_("Role"), contact.get_role_display() or _("the whole function"), EVERYONE),
+            place,
+            Fact(_("E-mail"), contact.email, EVERYONE if contact.is_public else AUTHORITIES),
+        ]
+        if contact.opening_hours:
+            facts.append(Fact(_("Opening hours"), contact.opening_hours, EVERYONE))
+        return facts
+
+    def rows_to_confirm(self, contact):
+        return [[contact]]
+
+    def form_class(self):
+        from registry.forms import MailboxProposalForm
+
+        return MailboxProposalForm
+
+    def compare(self, contact, changes):
+        lines = [Comparison(_("E-mail"), contact.email, changes.get("email") or contact.email)]
+        if changes.get("gone"):
+            lines.append(Comparison(_("The mailbox"), _("in use"), _("no longer in use: remove it")))
+        if changes.get("comment"):
+            lines.append(Comparison(_("Comment"), "", changes["comment"]))
+        return lines
+
+    def apply(self, contact, changes, *, by, reason):
+        """Apply approved `changes` through the write path: a new address, or the mailbox removed."""
+        if changes.get("gone"):
+            services.delete_entries([contact], by=by, reason=reason)
+            return
+        email = changes.get("email")
+        if email and email != contact.email:
+            contact.email = email
+            services.change_function_contacts([contact], ["email"], by=by, reason=reason)
+
+
+# The kinds of entries a confirmation link can name, by ConfirmableKind value.
+ENTRY_KINDS = {kind.kind: kind for kind in [AppointmentEntry(), MailboxEntry()]}
 
 
 # Sending the requests.
@@ -369,14 +465,14 @@ def site_url():
 def request_message(request, *, connection=None):
     """The e-mail of `request`, in the site's language: one signed link per entry."""
     links = request.links.select_related(*[name for kind in ENTRY_KINDS.values() for name in kind.related])
-    entries = [
-        {
-            "title": ENTRY_KINDS[link.kind].title(link.entry),
-            "url": site_url() + reverse("registry:confirm", args=[link_token(link)]),
-        }
-        for link in links
-    ]
     with translation.override(settings.LANGUAGE_CODE):
+        entries = [
+            {
+                "title": ENTRY_KINDS[link.kind].title(link.entry),
+                "url": site_url() + reverse("registry:confirm", args=[link_token(link)]),
+            }
+            for link in links
+        ]
         context = {"entries": entries, "days": link_days()}
         subject = _("Kommuneoverlegeregisteret: is your entry correct?")
         body = render_to_string("registry/email/confirmation_request.txt", context)
@@ -425,12 +521,20 @@ def send_outcome(recipient, subject, body):
     return ""
 
 
-def tell_proposal_outcome(proposal):
-    """E-mail the physician who proposed the change what the office decided; return an error text or ""."""
+def proposal_about(proposal):
+    """What the outcome e-mail says the proposal was about: {"title", "keepers"}. Taken before deciding, as an
+    approved "no longer in use" removes the entry."""
     link = proposal.link
-    kind = ENTRY_KINDS[link.kind]
     with translation.override(settings.LANGUAGE_CODE):
-        context = {"proposal": proposal, "title": kind.title(link.entry), "keepers": keepers_text(link.entry)}
+        return {"title": str(ENTRY_KINDS[link.kind].title(link.entry)), "keepers": str(keepers_text(link.entry))}
+
+
+def tell_proposal_outcome(proposal, about=None):
+    """E-mail whoever proposed the change (the link's recipient) what the office decided; return an error text
+    or "". `about`: proposal_about(proposal) as it was before the decision (default: now)."""
+    link = proposal.link
+    with translation.override(settings.LANGUAGE_CODE):
+        context = {"proposal": proposal, **(about or proposal_about(proposal))}
         subject = _("Kommuneoverlegeregisteret: your proposed change")
         body = render_to_string("registry/email/proposal_outcome.txt", context)
     return send_outcome(link.request.recipient, subject, body)
@@ -439,7 +543,7 @@ def tell_proposal_outcome(proposal):
 def tell_report_outcome(report):
     """E-mail the reporter, if they left an address, what the office decided; return an error text or ""."""
     with translation.override(settings.LANGUAGE_CODE):
-        context = {"report": report, "office": report.municipality.county.county_governor}
+        context = {"report": report, "keepers": keepers_text(report.keeper_row)}
         subject = _("Kommuneoverlegeregisteret: your error report")
         body = render_to_string("registry/email/report_outcome.txt", context)
     return send_outcome(report.reporter_email, subject, body)

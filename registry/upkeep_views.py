@@ -1,5 +1,5 @@
 """The public pages of keeping the registry current: the confirmation link's page, its proposal form, and
-"Report an error" for a municipality.
+"Report an error" for a municipality, a district or an arrangement.
 
 None of them is shared through the page cache (none is `shareable`), and none may be cached by a browser
 or proxy: they hold a CSRF token, and the link pages a personal entry.
@@ -11,12 +11,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
 from registry import services
 from registry.addresses import client_ip
 from registry.forms import ErrorReportForm, form_started
-from registry.models import Municipality
+from registry.models import Arrangement, District, Municipality
 from registry.upkeep import ENTRY_KINDS, LinkProblem, keepers_text, link_days, open_link
 from registry.views import list_access
 
@@ -33,13 +34,27 @@ def link_problem(request, problem):
     return render(request, "registry/link_problem.html", context, status=PROBLEM_STATUS[problem.reason])
 
 
+def public_page(entry):
+    """(address, name) of the public page that shows `entry` (an appointment or a function contact): its
+    arrangement's, its district's section on the municipality's page, or its municipality's."""
+    if entry.arrangement_id:
+        return reverse("registry:arrangement-detail", args=[entry.arrangement_id]), str(entry.arrangement)
+    if entry.district_id:
+        page = reverse("registry:municipality-detail", args=[entry.district.municipality.number])
+        return f"{page}#bydel-{entry.district.number}", str(entry.district)
+    return reverse("registry:municipality-detail", args=[entry.municipality.number]), str(entry.municipality)
+
+
 def entry_context(link):
     kind = ENTRY_KINDS[link.kind]
+    public_url, public_name = public_page(link.entry)
     return {
         "link": link,
         "title": kind.title(link.entry),
         "facts": kind.facts(link.entry),
         "keepers": keepers_text(link.entry),
+        "public_url": public_url,
+        "public_name": public_name,
     }
 
 
@@ -74,9 +89,7 @@ def propose(request, token):
             return link_problem(request, LinkProblem("used"))
         return render(request, "registry/link_done.html", {**entry_context(link), "outcome": "proposed"})
     status = 400 if request.method == "POST" else 200
-    return render(
-        request, "registry/propose.html", {**entry_context(link), "form": form, "token": token}, status=status
-    )
+    return render(request, kind.propose_template, {**entry_context(link), "form": form, "token": token}, status=status)
 
 
 def throttled(request):
@@ -101,11 +114,39 @@ def throttled(request):
 def report_error(request, number):
     """ "Report an error" for one municipality: a page of its own, so that the municipality's page stays the same
     for every visitor (and can be served whole from the page cache) while this one carries a CSRF token."""
-    municipality = Municipality.objects.with_office().filter(number=number).first()
+    municipality = Municipality.objects.filter(number=number).first()
     if municipality is None:
         raise Http404
-    office = municipality.county.county_governor
-    context = {"municipality": municipality, "office": office}
+    back = reverse("registry:municipality-detail", args=[municipality.number])
+    return report_page(request, municipality, back_url=back)
+
+
+@never_cache
+@list_access
+def report_district_error(request, number):
+    """ "Report an error" for one district (bydel) of a municipality."""
+    district = District.objects.select_related("municipality").filter(number=number).first()
+    if district is None:
+        raise Http404
+    back = reverse("registry:municipality-detail", args=[district.municipality.number]) + f"#bydel-{district.number}"
+    return report_page(request, district, back_url=back)
+
+
+@never_cache
+@list_access
+def report_arrangement_error(request, pk):
+    """ "Report an error" for one intermunicipal arrangement."""
+    arrangement = Arrangement.objects.filter(pk=pk).first()
+    if arrangement is None:
+        raise Http404
+    return report_page(request, arrangement, back_url=reverse("registry:arrangement-detail", args=[arrangement.pk]))
+
+
+def report_page(request, subject, *, back_url):
+    """The report form for `subject` (a municipality, a district or an arrangement); a valid POST files it for
+    the office(s) that keep it (the ownership rule, as the office's queue asks it)."""
+    keeper_row = subject.municipality if isinstance(subject, District) else subject
+    context = {"subject": subject, "back_url": back_url, "keepers": keepers_text(keeper_row), "action": request.path}
     if request.method == "POST":
         if throttled(request):
             minutes = REPORT_WINDOW // 60
@@ -113,7 +154,7 @@ def report_error(request, number):
         form = ErrorReportForm(request.POST)
         if form.is_valid():
             services.report_error(
-                municipality=municipality,
+                subject=subject,
                 message=form.cleaned_data["message"],
                 reporter_email=form.cleaned_data["reporter_email"],
             )

@@ -13,6 +13,10 @@ urlpatterns = [
     path("eksport.xlsx", views.export_xlsx, name="export-xlsx"),
     path("dekning/", views.coverage, name="coverage"),
     re_path(r"^kommune/(?P<number>[0-9]{4})/meld-feil/$", upkeep_views.report_error, name="report-error"),
+    re_path(
+        r"^bydel/(?P<number>[0-9]{6})/meld-feil/$", upkeep_views.report_district_error, name="report-district-error"
+    ),
+    path("ordning/<int:pk>/meld-feil/", upkeep_views.report_arrangement_error, name="report-arrangement-error"),
     path("bekreft/<str:token>/", upkeep_views.confirm, name="confirm"),
     path("bekreft/<str:token>/endre/", upkeep_views.propose, name="propose"),
     path("api/", views.api_docs, name="api-docs"),

@@ -17,9 +17,9 @@ from registry import exports
 from registry.access import may_view_list, sees_restricted_numbers
 from registry.conditional import conditional_list, list_variant
 from registry.coverage import coverage_by_office, districts_without_chief_physician
-from registry.directory import Contact, build_district_entries, build_entries
+from registry.directory import build_arrangement_entry, build_district_entries, build_entries
 from registry.filters import MunicipalityFilter, day_asked
-from registry.models import Arrangement, Municipality, Phone, Role
+from registry.models import Arrangement, Municipality, Role
 from registry.numbers import current_number
 from registry.page_cache import shareable
 
@@ -166,23 +166,13 @@ def municipality_detail(request, number):
 def arrangement_detail(request, pk):
     """An intermunicipal arrangement: its kind, its members with their dates, and who holds each role."""
     arrangement = get_object_or_404(Arrangement, pk=pk)
-    today = timezone.localdate()
-    memberships = list(arrangement.memberships.select_related("municipality").order_by("municipality__number"))
-    appointments = list(arrangement.appointments.on(today).select_related("physician").order_by("role", "start_date"))
-    phones = Phone.objects.visible(include_restricted=sees_restricted_numbers(request.user)).filter(
-        physician_id__in={a.physician_id for a in appointments}
-    )
-    phones_of = {}
-    for phone in phones:
-        phones_of.setdefault(phone.physician_id, []).append(phone)
+    entry = build_arrangement_entry(arrangement, include_restricted=sees_restricted_numbers(request.user))
     context = {
         "arrangement": arrangement,
         "role_labels": [Role(role).label for role in arrangement.role_list],
-        "memberships": memberships,
-        "contacts": [Contact(appointment=a, phones=phones_of.get(a.physician_id, [])) for a in appointments],
-        "function_contacts": list(
-            arrangement.function_contacts.visible(include_restricted=sees_restricted_numbers(request.user))
-        ),
+        "memberships": entry.memberships,
+        "contacts": entry.contacts,
+        "function_contacts": entry.function_contacts,
     }
     return render(request, "registry/arrangement_detail.html", context)
 

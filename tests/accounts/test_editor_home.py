@@ -46,8 +46,8 @@ def test_each_count_is_the_number_of_rows_its_link_lists(editor_trondelag):
     physician = PhysicianFactory(email="lege@example.no")
     confirmed = AppointmentFactory(municipality=municipality("5006"), physician=physician)
     services.confirm_entries(entries=[confirmed], by=services.SYSTEM)
-    services.report_error(municipality=municipality("5001"), message="Feil.")
-    services.report_error(municipality=municipality("4601"), message="Feil i Bergen.")
+    services.report_error(subject=municipality("5001"), message="Feil.")
+    services.report_error(subject=municipality("4601"), message="Feil i Bergen.")
     client = login(editor_trondelag)
     row = row_of(home(client), "trondelag")
     in_trondelag = Municipality.objects.active().filter(county__number="50").count()
@@ -77,7 +77,7 @@ def test_the_home_takes_a_fixed_number_of_queries(who, request, django_assert_ma
     home(client)
     for number in ("5001", "5006", "4601", "0301"):
         AppointmentFactory(municipality=municipality(number))
-        services.report_error(municipality=municipality(number), message="Feil.")
+        services.report_error(subject=municipality(number), message="Feil.")
     # Open work is counted per office by the ownership rule itself: one query each for proposals, reports
     # and unsent e-mails, whatever the number of offices.
     with django_assert_max_num_queries(11):

@@ -98,7 +98,7 @@ def test_the_weekly_digest_lists_the_queue_and_what_falls_out_of_date_next(stale
 
     editor_trondelag.email = "nord@example.no"
     editor_trondelag.save()
-    services.report_error(municipality=municipality("5001"), message="Feil nummer.")
+    services.report_error(subject=municipality("5001"), message="Feil nummer.")
     # Trondheim's entry was confirmed 170 days ago: still confirmed, but not a month from now (182 days).
     services.confirm_entries(
         entries=[stale["trondelag"]], by=services.SYSTEM, now=timezone.now() - datetime.timedelta(days=170)

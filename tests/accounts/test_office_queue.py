@@ -145,7 +145,7 @@ def test_the_write_path_refuses_a_decision_from_another_region(trondheim, editor
 
 def test_an_error_report_goes_to_the_office_and_the_reporter_hears_the_outcome(editor_trondelag, editor_vestland):
     report = services.report_error(
-        municipality=municipality("5001"), message="Nummeret svarer ikke.", reporter_email="meg@example.no"
+        subject=municipality("5001"), message="Nummeret svarer ikke.", reporter_email="meg@example.no"
     )
     other = login(editor_vestland)
     assert "Nummeret svarer ikke" not in other.get(reverse("admin:registry_errorreport_changelist")).content.decode()
@@ -161,7 +161,7 @@ def test_an_error_report_goes_to_the_office_and_the_reporter_hears_the_outcome(e
 
 
 def test_a_reporter_without_an_address_is_not_written_to(editor_trondelag):
-    report = services.report_error(municipality=municipality("5001"), message="Feil navn.")
+    report = services.report_error(subject=municipality("5001"), message="Feil navn.")
     client = login(editor_trondelag)
     client.post(decide_url(report), {"decision": "reject", "reason": "Navnet er riktig."})
     assert ErrorReport.objects.get(pk=report.pk).status == QueueStatus.REJECTED and mail.outbox == []

@@ -109,6 +109,8 @@ def test_one_address_gets_one_email_with_a_link_for_each_entry(kari):
 def test_the_email_is_in_norwegian_whatever_the_shell_speaks(kari):
     run()
     assert "Er oppføringen din riktig?" in mail.outbox[0].subject
+    # The entries' titles too, not only the template's text.
+    assert "Kommuneoverlege i 5045 Grong:" in mail.outbox[0].body
 
 
 def test_an_address_is_asked_at_most_once_a_cycle(kari, monkeypatch):

@@ -104,7 +104,9 @@ def test_the_list_can_be_used_with_the_keyboard_only(page, site):
     assert "Røyrvik" in page.locator("h1").inner_text()
 
 
-@pytest.mark.parametrize("path", ["/", "/kommune/5043/", "/kommune/0301/", "/dekning/", "arrangement"])
+@pytest.mark.parametrize(
+    "path", ["/", "/kommune/5043/", "/kommune/0301/", "/dekning/", "arrangement", "/bydel/030102/meld-feil/"]
+)
 def test_no_serious_accessibility_violations(page, site, path):
     from axe_playwright_python.sync_playwright import Axe
 
