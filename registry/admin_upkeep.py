@@ -154,7 +154,8 @@ class ScopedQueueAdmin(admin.ModelAdmin):
 
 @admin.register(Proposal)
 class ProposalAdmin(ScopedQueueAdmin):
-    """Proposals from physicians, against the current values; approving applies them through the write path."""
+    """Proposals through confirmation links (physicians, role mailboxes), against the current values; approving
+    applies them through the write path."""
 
     list_display = ("__str__", "entry", "responsible_office", "created_at", "status")
     list_filter = ("status", OfficeFilter)

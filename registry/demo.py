@@ -238,6 +238,7 @@ REASON = "demo data"
 
 # A municipality whose entry was confirmed this many days ago: still confirmed, but due within a month.
 DUE_SOON, DUE_SOON_DAYS = "1103", 170
+MAILBOX_DUE_SOON = "4601"
 
 
 def real_physicians():
@@ -438,6 +439,11 @@ def load_demo_data():
         due = [a for a in current if a.municipality_id == municipalities[DUE_SOON].pk]
         services.confirm_entries(entries=due, by=services.SYSTEM, now=earlier)
         services.confirm_entries(entries=[a.physician for a in due], by=services.SYSTEM, now=earlier)
+        # So does Bergen's role mailbox: a mailbox is asked to confirm itself by link too.
+        bergen_mailbox = FunctionContact.objects.filter(
+            municipality=municipalities[MAILBOX_DUE_SOON], kind=ContactKind.ROLE_MAILBOX
+        )
+        services.confirm_entries(entries=list(bergen_mailbox), by=services.SYSTEM, now=earlier)
     return {"physicians": len(demo_physicians), "appointments": len(current)}
 
 

@@ -38,7 +38,7 @@ class OfficeFreshness:
     physicians: list = field(default_factory=list)  # serving here, not confirmed lately
     without_chief: list = field(default_factory=list)  # active municipalities with no current chief physician
     without_deputy: list = field(default_factory=list)  # active municipalities with no current deputy
-    proposals: list = field(default_factory=list)  # open proposals from physicians (the office's queue)
+    proposals: list = field(default_factory=list)  # open proposals through confirmation links (the office's queue)
     reports: list = field(default_factory=list)  # open error reports (the office's queue)
     falling_due: list = field(default_factory=list)  # confirmed lately today, not within SOON from now
 
@@ -77,7 +77,7 @@ class FreshnessReport:
             return f"{item}{new}: {date_format(timezone.localtime(item.created_at).date(), 'SHORT_DATE_FORMAT')}"
 
         sections = [
-            (_("Proposals from physicians waiting for a decision"), [received(p) for p in part.proposals]),
+            (_("Proposals through confirmation links waiting for a decision"), [received(p) for p in part.proposals]),
             (_("Error reports waiting for a decision"), [received(r) for r in part.reports]),
             (_("No current chief physician"), [str(m) for m in part.without_chief]),
             (_("No current deputy"), [str(m) for m in part.without_deputy]),

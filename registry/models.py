@@ -1213,7 +1213,7 @@ class ProposalQuerySet(QueueQuerySet):
 
 
 class Proposal(QueueItem):
-    """A change that an entry's physician proposed through a confirmation link, for the office to approve or reject."""
+    """A change proposed through a confirmation link (by a physician, or a role mailbox), for the office to decide."""
 
     link = models.OneToOneField(
         ConfirmationLink, verbose_name=_("confirmation link"), on_delete=models.CASCADE, related_name="proposal"
@@ -1227,8 +1227,8 @@ class Proposal(QueueItem):
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name = _("proposal from a physician")
-        verbose_name_plural = _("proposals from physicians")
+        verbose_name = _("proposal through a confirmation link")
+        verbose_name_plural = _("proposals through confirmation links")
         constraints = [
             # A rejection always says why; the physician is told.
             models.CheckConstraint(

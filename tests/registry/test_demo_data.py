@@ -102,9 +102,14 @@ def test_the_demo_has_an_entry_due_for_confirmation_by_link(settings):
     plans = plan_requests()
     planned = {plan.recipient: [str(entry) for _kind, entry in plan.entries] for plan in plans}
     assert planned["liv.oppspinn@example.no"] == ["Demo Liv Oppspinn – kommuneoverlege, 1103 Stavanger"]
+    # … and Bergen's role mailbox, which confirms itself by link.
+    assert planned["kommuneoverlege@bergen.example.no"] == [
+        "funksjonsadresse (e-post): kommuneoverlege@bergen.example.no"
+    ]
     # Only entries due: confirmed before the cut-off (Stavanger, and the demo's entries meant to look stale).
     cutoff = due_cutoff(timezone.localdate())
     entries = [entry for plan in plans for _kind, entry in plan.entries]
     assert all(entry.verified_at < cutoff for entry in entries)
     fresh = Appointment.objects.filter(verified_at__gte=cutoff, physician__email__endswith="@example.no")
-    assert fresh.exists() and not {entry.pk for entry in entries} & set(fresh.values_list("pk", flat=True))
+    appointments = {entry.pk for entry in entries if isinstance(entry, Appointment)}
+    assert fresh.exists() and not appointments & set(fresh.values_list("pk", flat=True))
