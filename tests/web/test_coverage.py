@@ -106,7 +106,7 @@ def test_coverage_tells_confirmations_by_the_physician_from_the_office(client, d
     assert after.confirmed_share == round(100 * after.confirmed / after.total)
     assert coverage_by_office()[1].confirmed_through_link == after.confirmed_through_link
     page = client.get(reverse("registry:coverage")).content.decode()
-    assert "Confirmed by the physician" in page
+    assert "Confirmed through the link" in page
 
 
 def test_an_entry_counts_as_the_offices_when_its_oldest_confirmation_was_the_offices(demo):
