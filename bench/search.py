@@ -3,9 +3,11 @@
     make bench-search        (DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/registry_bench_search)
 
 Creates the database if it is missing, loads 100,000 appointments once (30,000 physicians with
-Norwegian names, three current appointments per municipality, the rest history), then times 200
+Norwegian names, three current appointments per municipality, the rest history) and the organisation
+models (60 intermunicipal arrangements with their members and people, the districts' chief physicians,
+a role mailbox and a 24/7 number per municipality), then times 200
 varied searches — physician names, municipality names typed without Norwegian letters, Sami names,
-numbers, counties and typos — through the same code path as the page: the search alone
+numbers, counties, districts, arrangements and typos — through the same code path as the page: the search alone
 (MunicipalityFilter.results) and the whole /resultater/ response the page fetches as one types,
 as served (the rows of the list cached, as they are once the landing page has been shown) and with
 nothing cached at all. Target: p95 under 50 ms for the search and for the response as served.
@@ -119,6 +121,108 @@ def load(rng):
     )
 
 
+ARRANGEMENTS = 60  # 40 that hold every role for 2–5 members, 20 that share only the infection control physician
+
+
+def load_organisation(rng):
+    """Arrangements with members and people, the districts' chief physicians, and function contacts: the
+    shapes the list shows besides a municipality's own appointments (issue 11's budget holds with them)."""
+    from django.db import connection
+
+    from registry.models import (
+        Appointment,
+        Arrangement,
+        ArrangementKind,
+        ContactKind,
+        District,
+        FunctionContact,
+        Membership,
+        Municipality,
+        Physician,
+        Role,
+        Visibility,
+    )
+    from registry.phones import parse_phone
+
+    if Arrangement.objects.exists():
+        print(f"Reusing {Arrangement.objects.count()} arrangements and {Membership.objects.count()} memberships")
+        return
+    started = time.perf_counter()
+    physicians = list(Physician.objects.values_list("pk", flat=True)[:5000])
+    since = datetime.date(2024, 1, 1)
+    by_county = {}
+    for municipality in Municipality.objects.active().order_by("number"):
+        by_county.setdefault(municipality.county_id, []).append(municipality)
+    groups = []
+    counties = list(by_county.values())
+    for index in range(ARRANGEMENTS):
+        county = counties[index % len(counties)]
+        size = rng.randint(2, 5)
+        first = rng.randrange(0, max(1, len(county) - size))
+        groups.append(county[first : first + size])
+    arrangements = []
+    for index, members in enumerate(groups):
+        kind = [ArrangementKind.TASK_COMMUNITY, ArrangementKind.HOST_MUNICIPALITY, ArrangementKind.INTERMUNICIPAL]
+        arrangement = Arrangement(
+            name=f"{members[0].name} og omegn legetjeneste {index + 1}",
+            kind=kind[index % 3],
+            host=members[0],
+            roles="" if index < 40 else Role.INFECTION_CONTROL_PHYSICIAN,
+        )
+        arrangement.derive()
+        arrangements.append(arrangement)
+    Arrangement.objects.bulk_create(arrangements)
+    Membership.objects.bulk_create(
+        Membership(arrangement=arrangement, municipality=municipality, valid_from=since)
+        for arrangement, members in zip(arrangements, groups, strict=True)
+        for municipality in members
+    )
+    appointments = []
+    for arrangement in arrangements:
+        for role in arrangement.role_list[:2]:
+            appointments.append(
+                Appointment(physician_id=rng.choice(physicians), arrangement=arrangement, role=role, start_date=since)
+            )
+    for district in District.objects.filter(runs_health_services=True):
+        appointments.append(
+            Appointment(
+                physician_id=rng.choice(physicians),
+                municipality_id=district.municipality_id,
+                district=district,
+                role=Role.CHIEF_PHYSICIAN,
+                start_date=since,
+            )
+        )
+    Appointment.objects.bulk_create(appointments)
+    contacts = []
+    for index, municipality in enumerate(Municipality.objects.active()):
+        contacts.append(
+            FunctionContact(
+                municipality=municipality, kind=ContactKind.ROLE_MAILBOX, email=f"kommuneoverlege@k{index}.example.no"
+            )
+        )
+        contacts.append(
+            FunctionContact(
+                municipality=municipality,
+                kind=ContactKind.EMERGENCY,
+                number=parse_phone(f"9{index:07d}"),
+                visibility=Visibility.AUTHORITIES,
+            )
+        )
+    for index, arrangement in enumerate(arrangements):
+        contacts.append(
+            FunctionContact(arrangement=arrangement, kind=ContactKind.SWITCHBOARD, number=parse_phone(f"7{index:07d}"))
+        )
+    FunctionContact.objects.bulk_create(contacts)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print(
+        f"Loaded {len(arrangements)} arrangements ({Membership.objects.count()} memberships), "
+        f"{len(appointments)} appointments to arrangements and districts and {len(contacts)} function contacts "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+
+
 def typo(word, rng):
     """The word with one letter dropped or two neighbours swapped."""
     if len(word) < 5:
@@ -130,12 +234,14 @@ def typo(word, rng):
 
 
 def queries(rng):
-    from registry.models import Appointment, County, Municipality
+    from registry.models import Appointment, Arrangement, County, District, Municipality
     from registry.search import fold
 
     municipalities = list(Municipality.objects.active())
     current_names = list(Appointment.objects.current().values_list("physician__name", flat=True))
     counties = list(County.objects.values_list("name", flat=True))
+    districts = list(District.objects.values_list("name", flat=True))
+    arrangements = list(Arrangement.objects.values_list("name", flat=True))
     makers = [
         lambda: rng.choice(current_names),  # a full name
         lambda: rng.choice(current_names).split()[-1],  # a surname
@@ -147,6 +253,8 @@ def queries(rng):
         lambda: typo(fold(rng.choice(municipalities).name), rng),  # a small typo
         lambda: typo(rng.choice(current_names).split()[-1].lower(), rng),  # a typo in a surname
         lambda: rng.choice(counties).split(" - ")[0],
+        lambda: fold(rng.choice(districts)),  # a district (bydel), typed without æøå
+        lambda: " ".join(rng.choice(arrangements).split()[:2]),  # an arrangement by the start of its name
     ]
     # Each search different, so that no answer comes whole from a cache: only the rows of the list can.
     typed, seen, index = [], set(), 0
@@ -179,6 +287,7 @@ def main():
     call_command("migrate", verbosity=0)
     rng = random.Random(SEED)
     load(rng)
+    load_organisation(rng)
     typed = queries(rng)
     # The production start-up (config/wsgi.py, as gunicorn loads it): among other things it freezes the
     # objects loaded at start, so that full garbage collections stay short.
