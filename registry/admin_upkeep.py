@@ -163,6 +163,7 @@ class ProposalAdmin(ScopedQueueAdmin):
         "link__request",
         "link__appointment__physician",
         "link__appointment__municipality",
+        "link__appointment__district__municipality",
         "link__appointment__arrangement",
         "link__function_contact",
     )
@@ -263,7 +264,7 @@ class ErrorReportAdmin(ScopedQueueAdmin):
 
     list_display = ("__str__", "short_message", "created_at", "status")
     list_filter = ("status", OfficeFilter)
-    list_select_related = ("municipality", "district", "arrangement")
+    list_select_related = ("municipality", "district__municipality", "arrangement")
     search_fields = ("municipality__name", "municipality__number", "district__name", "arrangement__name", "message")
 
     @admin.display(description=_("what is wrong"))

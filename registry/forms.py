@@ -14,6 +14,21 @@ from registry.validators import validate_hpr_number, validate_line, validate_tex
 COMMENT_LENGTH = 2000
 
 
+# What a proposal form says when it changes nothing: the link's page has "This is correct" for that.
+NOTHING_CHANGED = _("You have not changed anything. If everything is correct, go back and choose «This is correct».")
+
+
+def comment_field():
+    """The free-text field every proposal form ends with."""
+    return forms.CharField(
+        label=_("Anything else the office should know"),
+        required=False,
+        max_length=COMMENT_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        validators=[validate_text],
+    )
+
+
 class AppointmentProposalForm(forms.Form):
     """What a physician may propose about their appointment: numbers, e-mail, an end date, who takes over.
 
@@ -39,13 +54,7 @@ class AppointmentProposalForm(forms.Form):
     successor_hpr = forms.CharField(
         label=_("HPR number"), required=False, max_length=9, validators=[validate_hpr_number]
     )
-    comment = forms.CharField(
-        label=_("Anything else the office should know"),
-        required=False,
-        max_length=COMMENT_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        validators=[validate_text],
-    )
+    comment = comment_field()
 
     def __init__(self, *args, entry, phones, require_change=True, **kwargs):
         self.entry, self.phones, self.require_change = entry, phones, require_change
@@ -87,9 +96,7 @@ class AppointmentProposalForm(forms.Form):
         if any(successor) and not cleaned.get("successor_name"):
             self.add_error("successor_name", _("Write the name of who takes over, or empty their other fields."))
         if self.require_change and not self.errors and self._is_unchanged(cleaned):
-            raise ValidationError(
-                _("You have not changed anything. If everything is correct, go back and choose «This is correct».")
-            )
+            raise ValidationError(NOTHING_CHANGED)
         return cleaned
 
     def _is_unchanged(self, cleaned):
@@ -169,13 +176,7 @@ class MailboxProposalForm(forms.Form):
         required=False,
         help_text=_("The office removes it from the registry. Say in the comment where to write instead."),
     )
-    comment = forms.CharField(
-        label=_("Anything else the office should know"),
-        required=False,
-        max_length=COMMENT_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        validators=[validate_text],
-    )
+    comment = comment_field()
 
     def __init__(self, *args, entry, phones=(), require_change=True, **kwargs):
         self.entry, self.require_change = entry, require_change
@@ -185,9 +186,7 @@ class MailboxProposalForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         if self.require_change and not self.errors and self._is_unchanged():
-            raise ValidationError(
-                _("You have not changed anything. If everything is correct, go back and choose «This is correct».")
-            )
+            raise ValidationError(NOTHING_CHANGED)
         return cleaned
 
     def _is_unchanged(self):

@@ -158,7 +158,7 @@ def freshness_report(*, municipalities=None, now=None):
     reports = list(
         ErrorReport.objects.open()
         .filter(pk__in=ErrorReport.objects.kept_by(list(offices)).values("pk"))
-        .select_related("municipality", "district", "arrangement")
+        .select_related("municipality", "district__municipality", "arrangement")
         .order_by("created_at")
     )
     kept = access.keepers(ErrorReport, [report.pk for report in reports])

@@ -142,6 +142,22 @@ def _phone_label(phone):
     return f"{format_phone(phone.number)} ({phone.get_kind_display()})"
 
 
+def place_facts(entry):
+    """Where an entry (an appointment or a function contact) is: its municipality (and district), or its
+    arrangement and the arrangement's members today."""
+    if entry.arrangement_id is None:
+        facts = [Fact(_("Municipality"), str(entry.municipality), EVERYONE)]
+        if entry.district_id:
+            facts.append(Fact(_("District"), str(entry.district), EVERYONE))
+        return facts
+    arrangement = entry.arrangement
+    members = Municipality.objects.filter(memberships__in=arrangement.memberships.on(timezone.localdate()))
+    return [
+        Fact(_("Intermunicipal arrangement"), arrangement.label(), EVERYONE),
+        Fact(_("Member municipalities"), ", ".join(m.name for m in members.order_by("name")) or "–", EVERYONE),
+    ]
+
+
 class AppointmentEntry:
     """An appointment: the physician's entry for one municipality, confirmed by the physician."""
 
@@ -154,7 +170,7 @@ class AppointmentEntry:
     related = (
         "appointment__physician",
         "appointment__municipality",
-        "appointment__district",
+        "appointment__district__municipality",
         "appointment__arrangement",
     )
 
@@ -190,7 +206,7 @@ class AppointmentEntry:
         facts = [
             Fact(_("Name"), physician.name, EVERYONE),
             Fact(_("Role"), appointment.get_role_display(), EVERYONE),
-            *self.place_facts(appointment),
+            *place_facts(appointment),
             Fact(_("Period"), f"{date_format(appointment.start_date)} – {end}", EVERYONE),
             Fact(_("E-mail"), physician.email or "–", EVERYONE),
         ]
@@ -202,20 +218,6 @@ class AppointmentEntry:
             facts.append(Fact(_("Note"), appointment.note, EVERYONE))
         facts.append(Fact(_("HPR number"), physician.hpr_number or "–", OFFICE))
         return facts
-
-    def place_facts(self, appointment):
-        """Where the post is: the municipality (and district), or the arrangement and its members today."""
-        if appointment.arrangement_id is None:
-            facts = [Fact(_("Municipality"), str(appointment.municipality), EVERYONE)]
-            if appointment.district_id:
-                facts.append(Fact(_("District"), str(appointment.district), EVERYONE))
-            return facts
-        arrangement = appointment.arrangement
-        members = Municipality.objects.filter(memberships__in=arrangement.memberships.on(timezone.localdate()))
-        return [
-            Fact(_("Intermunicipal arrangement"), arrangement.label(), EVERYONE),
-            Fact(_("Member municipalities"), ", ".join(m.name for m in members.order_by("name")) or "–", EVERYONE),
-        ]
 
     def rows_to_confirm(self, appointment):
         """What "This is correct" confirms, one list per model: the appointment and the person it shows."""
@@ -336,7 +338,11 @@ class MailboxEntry:
     kind = ConfirmableKind.FUNCTION_CONTACT
     sender = gettext_lazy("the role mailbox")
     field = "function_contact"
-    related = ("function_contact__municipality", "function_contact__district", "function_contact__arrangement")
+    related = (
+        "function_contact__municipality",
+        "function_contact__district__municipality",
+        "function_contact__arrangement",
+    )
     propose_template = "registry/propose_mailbox.html"
 
     def due(self, today):
@@ -376,16 +382,10 @@ class MailboxEntry:
         return []
 
     def facts(self, contact):
-        if contact.arrangement_id:
-            place = Fact(_("Intermunicipal arrangement"), contact.arrangement.label(), EVERYONE)
-        elif contact.district_id:
-            place = Fact(_("District"), str(contact.district), EVERYONE)
-        else:
-            place = Fact(_("Municipality"), str(contact.municipality), EVERYONE)
         facts = [
             Fact(_("Kind"), contact.get_kind_display(), EVERYONE),
             Fact(_("Role"), contact.get_role_display() or _("the whole function"), EVERYONE),
-            place,
+            *place_facts(contact),
             Fact(_("E-mail"), contact.email, EVERYONE if contact.is_public else AUTHORITIES),
         ]
         if contact.opening_hours:

@@ -145,8 +145,7 @@ def report_arrangement_error(request, pk):
 def report_page(request, subject, *, back_url):
     """The report form for `subject` (a municipality, a district or an arrangement); a valid POST files it for
     the office(s) that keep it (the ownership rule, as the office's queue asks it)."""
-    keeper_row = subject.municipality if isinstance(subject, District) else subject
-    context = {"subject": subject, "back_url": back_url, "keepers": keepers_text(keeper_row), "action": request.path}
+    context = {"subject": subject, "back_url": back_url, "keepers": keepers_text(subject), "action": request.path}
     if request.method == "POST":
         if throttled(request):
             minutes = REPORT_WINDOW // 60

@@ -142,3 +142,20 @@ def test_a_district_report_always_names_its_municipality():
     district = District.objects.get(number=GRUNERLOKKA)
     with pytest.raises(IntegrityError), services.write_path():
         ErrorReport.objects.create(district=district, message="Feil.")
+
+
+def test_the_queue_lists_district_reports_without_a_query_per_report(national_admin):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    districts = list(District.objects.filter(municipality__number="0301").order_by("number")[:4])
+    client = login(national_admin)
+    url = reverse("admin:registry_errorreport_changelist")
+    counts = []
+    for district in districts[:1], districts[1:]:
+        for place in district:
+            services.report_error(subject=place, message="Feil.")
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
