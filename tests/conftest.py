@@ -9,6 +9,14 @@ from tests.factories import UserFactory
 TODAY = datetime.date(2026, 11, 23)
 
 
+def days_before_today(days):
+    """Noon in Oslo `days` days before TODAY: a moment for tests that pin "today" (the wall clock moves on)."""
+    from zoneinfo import ZoneInfo
+
+    noon = datetime.datetime.combine(TODAY, datetime.time(12), tzinfo=ZoneInfo("Europe/Oslo"))
+    return noon - datetime.timedelta(days=days)
+
+
 @pytest.fixture(autouse=True)
 def empty_cache():
     """Each test starts with an empty cache and no remembered data version: nothing leaks between tests."""

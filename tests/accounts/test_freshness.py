@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from tests.accounts.conftest import login
+from tests.conftest import days_before_today
 from tests.factories import AppointmentFactory, PhysicianFactory, municipality
 
 pytestmark = pytest.mark.django_db
@@ -90,9 +91,6 @@ def test_stale_report_email_goes_to_no_inactive_editor(stale, editor_trondelag):
 
 
 def test_the_weekly_digest_lists_the_queue_and_what_falls_out_of_date_next(stale, editor_trondelag):
-    import datetime
-
-    from django.utils import timezone
 
     from registry import services
 
@@ -100,9 +98,7 @@ def test_the_weekly_digest_lists_the_queue_and_what_falls_out_of_date_next(stale
     editor_trondelag.save()
     services.report_error(subject=municipality("5001"), message="Feil nummer.")
     # Trondheim's entry was confirmed 170 days ago: still confirmed, but not a month from now (182 days).
-    services.confirm_entries(
-        entries=[stale["trondelag"]], by=services.SYSTEM, now=timezone.now() - datetime.timedelta(days=170)
-    )
+    services.confirm_entries(entries=[stale["trondelag"]], by=services.SYSTEM, now=days_before_today(170))
     out, _err = run("--email", "--office", "trondelag")
     assert "Error reports waiting for a decision (1)" in out and "Report" in out and "(new)" in out
     assert "Falls out of date within 30 days" in out and "5001 Trondheim" in out

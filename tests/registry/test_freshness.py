@@ -66,7 +66,7 @@ def test_the_report_can_be_limited_to_some_municipalities(today):
 
 def test_the_period_comes_from_the_setting(settings, today):
     settings.REGISTRY_STALE_AFTER_DAYS = 30
-    AppointmentFactory(municipality=municipality("5001"), verified_at=timezone.now() - datetime.timedelta(days=40))
+    AppointmentFactory(municipality=municipality("5001"), verified_at=ago(40))
     report = freshness_report()
     assert report.days == 30 and len(office(report, "trondelag").appointments) == 1
 

@@ -12,6 +12,7 @@ from registry.models import Appointment, Municipality, Phone, Physician, Role, V
 from registry.phones import parse_phone
 from registry.services import SYSTEM, confirm_entries
 from registry.versioning import forget_data_state
+from tests.conftest import days_before_today
 from tests.factories import (
     AppointmentFactory,
     FunctionContactFactory,
@@ -165,7 +166,7 @@ def test_filter_by_role_and_by_missing_chief_physician(client, demo):
 
 
 def test_filter_not_confirmed_lately(client, demo, today):
-    long_ago = timezone.now() - datetime.timedelta(days=400)
+    long_ago = days_before_today(400)
     confirm_entries(entries=list(Appointment.objects.filter(municipality__number="5612")), by=SYSTEM, now=long_ago)
     stale = set(numbers_listed(client, stale="on"))
     assert "5612" in stale
