@@ -65,8 +65,7 @@ def through_link(on=None):
     }
     contacts = FunctionContact.objects.of_the_function().filter(municipality=OuterRef("pk"))
     return ExpressionWrapper(
-        Exists(Appointment.objects.serving(OuterRef("pk"), on=on).filter(**by_link))
-        | Exists(contacts.filter(**by_link)),
+        Appointment.objects.any_serving(OuterRef("pk"), on=on, **by_link) | Exists(contacts.filter(**by_link)),
         output_field=BooleanField(),
     )
 

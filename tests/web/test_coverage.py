@@ -9,6 +9,7 @@ from django.utils import timezone
 from registry.coverage import coverage_by_office
 from registry.models import Appointment, Municipality, Role
 from registry.services import SYSTEM, confirm_entries
+from tests.conftest import days_before_today
 from tests.factories import AppointmentFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +43,7 @@ def test_an_old_confirmation_counts_as_not_confirmed(demo):
     confirm_entries(
         entries=list(Appointment.objects.filter(municipality__number="5001")),
         by=SYSTEM,
-        now=timezone.now() - datetime.timedelta(days=200),
+        now=days_before_today(200),
     )
     trondelag = next(row for row in coverage_by_office()[0] if row.office.code == "trondelag")
     assert trondelag.confirmed == before - 1

@@ -6,7 +6,6 @@ import re
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from registry.models import Appointment, Municipality, Phone, Physician, Role, Visibility
 from registry.phones import parse_phone
@@ -175,7 +174,7 @@ def test_filter_not_confirmed_lately(client, demo, today):
 
 
 def test_old_confirmation_is_flagged_in_the_list(client, demo):
-    long_ago = timezone.now() - datetime.timedelta(days=400)
+    long_ago = days_before_today(400)
     confirm_entries(entries=list(Appointment.objects.filter(municipality__number="5612")), by=SYSTEM, now=long_ago)
     content = client.get(LIST, {"q": "5612"}).content.decode()
     assert "not confirmed lately" in content
