@@ -1077,6 +1077,31 @@ class DataVersion(models.Model):
         return f"{self.counter}"
 
 
+class Change(models.Model):
+    """A change to one municipality's published entry: a line of the change feed (registry.feed).
+
+    Written by the write path in the transaction that makes the change, without a `sequence`; the data
+    version's bump after the commit stamps every unstamped change with the new counter (registry.versioning),
+    one bump at a time, so sequences follow the order in which changes commit and a reader that has seen a
+    sequence never later finds a smaller one. `number` is the municipality's number when it changed: the
+    feed removes it from a copy if the municipality was since renumbered or deleted.
+    """
+
+    sequence = models.BigIntegerField(_("sequence"), null=True, blank=True)
+    municipality = models.ForeignKey(
+        Municipality, verbose_name=_("municipality"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    number = models.CharField(_("municipality number"), max_length=4)
+
+    class Meta:
+        verbose_name = _("change")
+        verbose_name_plural = _("changes")
+        indexes = [models.Index(fields=["sequence", "id"], name="change_feed_order")]
+
+    def __str__(self):
+        return f"{self.sequence}: {self.number}"
+
+
 # Keeping the registry current: confirmation requests, proposals and reports.
 #
 # A physician confirms their entry, or proposes a change to it, through a signed single-use link that

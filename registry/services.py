@@ -51,7 +51,7 @@ from registry.models import (
 )
 from registry.reference import municipality_fields
 from registry.validators import validate_line, validate_municipality_number, validate_text
-from registry.versioning import note_data_changed
+from registry.versioning import keep_counter_at_least, note_data_changed, read_counter
 
 BATCH_SIZE = 500
 # simple-history's change reason column holds 100 characters.
@@ -265,7 +265,7 @@ def save_entries(objects, *, by, reason, confirm=False):
             if confirm and isinstance(obj, TrackedModel):
                 obj.verified_at, obj.verified_by = now, _user(by)
             obj.save()
-        note_data_changed()
+        note_data_changed(objects)
     return objects
 
 
@@ -278,11 +278,12 @@ def delete_entries(objects, *, by, reason):
         if any(isinstance(obj, (Municipality, County, CountyGovernor, FormerNumber, District)) for obj in objects):
             _check(access.check_national, by, _("reference data"))
         _check(access.check_may_change, by, objects)
+        # Before the rows go: they still lead to the entries they were part of.
+        note_data_changed(objects)
         now = timezone.now()
         for obj in objects:
             _mark(obj, by=by, reason=reason, now=now)
             obj.delete()
-        note_data_changed()
     return len(objects)
 
 
@@ -302,7 +303,6 @@ def set_served(legevakt, municipalities, *, by, reason):
         _check(access.check_may_change, by, added)
         delete_entries(removed, by=by, reason=reason)
         save_entries(added, by=by, reason=reason)
-        note_data_changed()
 
 
 def form_arrangement(appointments, *, arrangement, on, by, reason):
@@ -335,7 +335,6 @@ def form_arrangement(appointments, *, arrangement, on, by, reason):
         for appointment in ending:
             appointment.end_date = max(on - datetime.timedelta(days=1), appointment.start_date)
         save_entries(ending, by=by, reason=reason)
-        note_data_changed()
     return arrangement
 
 
@@ -343,8 +342,10 @@ def set_successors(municipality, successors, *, by, reason):
     """Set which municipalities took over after `municipality` (a reform): national administrators only."""
     with write_path():
         _check(access.check_national, by, _("reforms"))
+        # Each entry names its successors and its predecessors: the old successors' entries change too.
+        successors = list(successors)
+        note_data_changed([municipality, *municipality.successors.all(), *successors])
         municipality.successors.set(successors)
-        note_data_changed()
 
 
 def confirm_entries(*, entries, by, now=None, reason=None):
@@ -373,7 +374,7 @@ def confirm_entries(*, entries, by, now=None, reason=None):
             default_change_reason=_reason(reason),
             default_date=moment,
         )
-        note_data_changed()  # the list shows when each entry was confirmed
+        note_data_changed(entries)  # the list shows when each entry was confirmed
     return len(entries)
 
 
@@ -392,7 +393,7 @@ def create_physicians(physicians, *, by, reason, now=None):
             if physician.registered_by_id is None:
                 physician.registered_by_id = office
         _insert(Physician, physicians, by=by, reason=reason, now=now)
-        note_data_changed()
+        note_data_changed(physicians)
     return physicians
 
 
@@ -412,7 +413,7 @@ def appoint(appointments, *, by, reason, now=None):
     with write_path():
         _check(access.check_may_appoint, by, appointments)
         _insert(Appointment, appointments, by=by, reason=reason, now=now)
-        note_data_changed()
+        note_data_changed(appointments)
     return appointments
 
 
@@ -437,7 +438,7 @@ def add_phones(phones, *, by, reason, now=None):
     with write_path():
         _check(access.check_may_change, by, phones)
         _insert(Phone, phones, by=by, reason=reason, now=now)
-        note_data_changed()
+        note_data_changed(phones)
     return phones
 
 
@@ -454,7 +455,7 @@ def add_function_contacts(contacts, *, by, reason, now=None):
     with write_path():
         _check(access.check_may_change, by, contacts)
         _insert(FunctionContact, contacts, by=by, reason=reason, now=now)
-        note_data_changed()
+        note_data_changed(contacts)
     return contacts
 
 
@@ -503,7 +504,7 @@ def _update(model, objects, fields, *, by, reason, now, check):
             default_change_reason=_reason(reason),
             default_date=moment,
         )
-        note_data_changed()
+        note_data_changed(objects)
 
 
 HISTORY_FIELDS = ("history_date", "history_change_reason", "history_type", "history_user")
@@ -738,16 +739,20 @@ def sync_municipalities(*, rows, on=None, dry_run=False, by=SYSTEM):
         existing = {m.number: m for m in Municipality.objects.select_related("county")}
         report = SyncReport()
         now = timezone.now()
+        touched = []  # the municipalities whose entries change, for the change feed
 
         def save(municipality, fields):
             _mark(municipality, by=by, reason=reason, now=now)
             municipality.save(update_fields=[*fields, "search_text", "updated_at", "updated_by"])
+            touched.append(municipality)
 
         renumbered = _renumberings(by_number, existing)
         for new, old in renumbered.items():
             municipality = existing.pop(old)
             report.renumbered.append((str(municipality), f"{new} {municipality_fields(by_number[new])['name']}"))
             FormerNumber.objects.get_or_create(number=old, municipality=municipality, defaults={"valid_to": last_day})
+            # The feed's change under the old number: a copy keyed by number removes it (registry.feed).
+            note_data_changed([municipality])
             municipality.number = new
             save(municipality, ["number"])
             existing[new] = municipality
@@ -760,6 +765,7 @@ def sync_municipalities(*, rows, on=None, dry_run=False, by=SYSTEM):
                 municipality = Municipality(number=number, county=county, valid_from=day, **fields)
                 _mark(municipality, by=by, reason=reason, now=now)
                 municipality.save()
+                touched.append(municipality)
                 existing[number] = municipality
                 report.created.append(municipality)
                 continue
@@ -797,10 +803,11 @@ def sync_municipalities(*, rows, on=None, dry_run=False, by=SYSTEM):
                     continue
                 if not predecessor.successors.filter(pk=successor.pk).exists():
                     predecessor.successors.add(successor)
+                    touched += [predecessor, successor]
                     report.linked.append((predecessor, successor))
 
         # A dry run rolls back, and with it this note.
-        note_data_changed()
+        note_data_changed(touched)
         if dry_run:
             transaction.set_rollback(True)
     return report
@@ -820,7 +827,7 @@ def load_reference(*, by=SYSTEM):
         counts = reference.load_reference_data(CountyGovernor, County, Municipality)
         counts["former_numbers"] = reference.load_former_numbers(FormerNumber, Municipality, County)
         counts["districts"] = reference.load_districts(District, Municipality)
-        note_data_changed()
+        note_data_changed(Municipality.objects.all())
     return counts
 
 
@@ -834,8 +841,12 @@ def restore_backup(path, *, force=False, by=SYSTEM):
 
     with write_path():
         _check(access.check_national, by, _("the whole registry"))
+        before = read_counter()
         rows = backup.restore_backup(path, force=force)
-        note_data_changed()
+        # The backup's counter is older than the cursors readers of the feed hold: continue from ours, and
+        # give every entry a change, so that whoever follows the feed gets the registry as restored.
+        keep_counter_at_least(before)
+        note_data_changed(Municipality.objects.all())
     return rows
 
 

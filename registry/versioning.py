@@ -24,6 +24,7 @@ from django.db.models import F
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from registry import feed
 from registry.models import (
     Appointment,
     Arrangement,
@@ -119,16 +120,36 @@ def forget_data_state():
     _remembered["read_at"] = None
 
 
-def note_data_changed():
-    """Note a change to what the list shows: bump the counter once the transaction commits.
+def note_data_changed(changed):
+    """Note a change to what the list shows: the rows `changed` (written, or about to be deleted) go into the
+    change feed in this transaction (registry.feed.record), and the counter is bumped once it has committed.
 
-    Called by registry.services only, once per write. A change that is rolled back bumps nothing.
+    Called by registry.services only, once per write. A change that is rolled back bumps nothing and leaves
+    nothing in the feed.
     """
+    feed.record(changed)
     forget_data_state()
     transaction.on_commit(_bump)
 
 
 def _bump():
-    if not DataVersion.objects.filter(pk=1).update(counter=F("counter") + 1, changed_at=Now()):
-        DataVersion.objects.get_or_create(pk=1, defaults={"counter": 1, "changed_at": timezone.now()})
+    """Bump the counter and stamp the feed's committed changes with it, in one transaction: the counter's row
+    lock makes concurrent bumps wait for each other, so stamps are handed out in commit order."""
+    with transaction.atomic():
+        if not DataVersion.objects.filter(pk=1).update(counter=F("counter") + 1, changed_at=Now()):
+            DataVersion.objects.get_or_create(pk=1, defaults={"counter": 0, "changed_at": timezone.now()})
+            DataVersion.objects.filter(pk=1).update(counter=F("counter") + 1, changed_at=Now())
+        feed.stamp(DataVersion.objects.values_list("counter", flat=True).get(pk=1))
     forget_data_state()
+
+
+def keep_counter_at_least(counter):
+    """After a restore from a backup: never let the counter (and the feed's sequence) go back below `counter`,
+    the value before the restore, so that no cursor a reader holds points past the feed's end."""
+    DataVersion.objects.update_or_create(pk=1, defaults={})
+    DataVersion.objects.filter(pk=1, counter__lt=counter).update(counter=counter)
+
+
+def read_counter():
+    """The counter as stored now (0 before the first change)."""
+    return DataVersion.objects.filter(pk=1).values_list("counter", flat=True).first() or 0
