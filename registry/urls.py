@@ -1,6 +1,6 @@
 from django.urls import include, path, re_path
 
-from registry import upkeep_views, views
+from registry import fhir, upkeep_views, views
 
 app_name = "registry"
 
@@ -21,4 +21,8 @@ urlpatterns = [
     path("bekreft/<str:token>/endre/", upkeep_views.propose, name="propose"),
     path("api/", views.api_docs, name="api-docs"),
     path("api/", include("registry.api.urls")),
+    # FHIR R4, read-only (registry.fhir): FHIR's addresses have no trailing slash.
+    path("fhir/metadata", fhir.metadata, name="fhir-metadata"),
+    re_path(r"^fhir/(?P<kind>[A-Za-z]+)$", fhir.search_type, name="fhir-type"),
+    re_path(r"^fhir/(?P<kind>[A-Za-z]+)/(?P<ident>[A-Za-z0-9.-]{1,64})$", fhir.read, name="fhir-read"),
 ]
