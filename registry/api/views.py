@@ -220,7 +220,7 @@ def feed_items(request, page):
         OpenApiParameter("since", str, description="A cursor from `cursor`/`next` of an earlier page or the dump."),
         OpenApiParameter("limit", int, description=f"Changes per page, 1–{FEED_MAX_LIMIT} (default {feed.PAGE_SIZE})."),
     ],
-    responses={200: FEED_PAGE, 400: ERROR, 403: ERROR},
+    responses={200: FEED_PAGE, 301: CANONICAL, 304: None, 400: ERROR, 403: ERROR},
 )
 @api_view(["GET"])
 @permission_classes([ListAccess])
@@ -267,7 +267,12 @@ class NDJSONRenderer(BaseRenderer):
         "(newline-delimited JSON). The `Registry-Cursor` header is where the change feed continues: "
         "`/api/changes/?since=<cursor>`."
     ),
-    responses={(200, "application/x-ndjson"): MunicipalitySerializer, (403, "application/x-ndjson"): ERROR},
+    responses={
+        (200, "application/x-ndjson"): MunicipalitySerializer,
+        301: CANONICAL,
+        304: None,
+        (403, "application/x-ndjson"): ERROR,
+    },
 )
 @api_view(["GET"])
 @renderer_classes([NDJSONRenderer])
@@ -283,3 +288,15 @@ def dump(request):
     response["Registry-Cursor"] = str(cursor)
     response["Link"] = f'<{reverse("registry:api:changes")}?since={cursor}>; rel="next"'
     return response
+
+
+def _shared(view, parameters):
+    """Mark a function view's anonymous answers as shareable (registry.page_cache), keyed on Accept like the
+    view set's: its answer changes only with the data, which the cache key follows."""
+    wrapped = shareable(parameters=parameters)(view)
+    wrapped.registry_shareable = "accept"
+    return wrapped
+
+
+changes = _shared(changes, {"since", "limit", api_settings.URL_FORMAT_OVERRIDE})
+dump = _shared(dump, {api_settings.URL_FORMAT_OVERRIDE})

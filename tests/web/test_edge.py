@@ -27,6 +27,8 @@ PUBLIC = [
     reverse("registry:export-xlsx") + "?county=50",
     API_LIST + "?q=grong",
     API_KARI,
+    reverse("registry:api:changes") + "?since=0",
+    reverse("registry:api:dump"),
 ]
 PUBLIC_CACHE_CONTROL = "public, max-age=30, stale-while-revalidate=30"
 
@@ -182,6 +184,7 @@ def test_the_login_form_is_not_compressed(db):
         (reverse("registry:export-csv") + "?Q=grong", reverse("registry:export-csv")),
         (API_LIST + "?page=2&page_size=10&junk=1", API_LIST + "?page=2&page_size=10"),
         (API_KARI + "?format=json&x=y", API_KARI + "?format=json"),
+        (reverse("registry:api:changes") + "?since=3&utm=x", reverse("registry:api:changes") + "?since=3"),
     ],
 )
 def test_unknown_parameters_redirect_to_the_canonical_address(demo, url, canonical):
