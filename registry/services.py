@@ -16,8 +16,11 @@ door fails loudly in the tests instead of quietly skipping a derived field.
 import contextlib
 import contextvars
 import datetime
+import decimal
 import functools
+import json
 import secrets
+import uuid
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -527,6 +530,13 @@ def build(model, **values):
     return obj
 
 
+def _json_value(value):
+    """A database value that JSON has no type for, as PostgreSQL reads it back from text (see `_insert`)."""
+    if isinstance(value, (datetime.date, datetime.time, decimal.Decimal, uuid.UUID)):
+        return value.isoformat() if hasattr(value, "isoformat") else str(value)
+    raise TypeError(f"{type(value).__name__} cannot be written through JSON; teach _json_value to write it.")
+
+
 def _insert(model, objects, *, by, reason, now):
     """Insert `objects` of `model` and record each in the audit trail as created by `by` because of `reason`.
 
@@ -577,11 +587,15 @@ def _insert(model, objects, *, by, reason, now):
 
     postgres = connection.vendor == "postgresql"
     if postgres:
-        # One array per column (unnest), as Django's own bulk_create does on PostgreSQL: a handful of
-        # parameters per statement however many rows, instead of thousands for psycopg to merge.
+        # The batch as one JSON parameter that PostgreSQL unpacks row by row, in order: psycopg quoted an
+        # array per column (unnest) value by value in Python, a sixth of a 10,000-row import's time.
         per_batch = BATCH_SIZE * 4
-        arrays = ", ".join(f"%s::{f.cast_db_type(connection)}[]" for f in fields)
-        insert = f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) RETURNING {pk}"
+        casts = ", ".join(f"(row.value->>{i})::{f.cast_db_type(connection)}" for i, f in enumerate(fields))
+        insert = (
+            f"INSERT INTO {table} ({columns}) SELECT {casts} "
+            f"FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS row(value, position) "
+            f"ORDER BY row.position RETURNING {pk}"
+        )
         history_casts = [history._meta.get_field(name).cast_db_type(connection) for name in HISTORY_FIELDS]
         copy = copy.replace("%s, %s, %s, %s", ", ".join(f"%s::{cast}" for cast in history_casts))
     else:
@@ -593,7 +607,7 @@ def _insert(model, objects, *, by, reason, now):
             batch = objects[start : start + per_batch]
             values = rows_of(batch)
             if postgres:
-                cursor.execute(insert, values)
+                cursor.execute(insert, [json.dumps(list(zip(*values, strict=True)), default=_json_value)])
             else:
                 cursor.execute(
                     f"INSERT INTO {table} ({columns}) VALUES "
