@@ -37,7 +37,11 @@ MIN_FUZZY_LENGTH = 4
 
 def fold(text, *, spelling=PRIMARY):
     """Return `text` as lowercase ASCII words separated by single spaces."""
-    lowered = str(text or "").lower().translate(spelling).translate(SPECIAL)
+    text = str(text or "")
+    if text.isascii():
+        # Nothing to spell out or decompose (most names): a third of the time of a big import's search texts.
+        return _NOT_WORD.sub(" ", text.lower()).strip()
+    lowered = text.lower().translate(spelling).translate(SPECIAL)
     decomposed = unicodedata.normalize("NFKD", lowered)
     ascii_only = "".join(char for char in decomposed if not unicodedata.combining(char))
     return _NOT_WORD.sub(" ", ascii_only).strip()
