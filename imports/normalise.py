@@ -276,6 +276,7 @@ def clean_name(value):
     return text
 
 
+@functools.lru_cache(maxsize=65_536)
 def name_key(name):
     """Return a name as compared across rows and with the registry: case and spacing ignored."""
     return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
@@ -502,6 +503,7 @@ def clear_caches():
     """Forget earlier sheets' numbers, so that every import (and every benchmark step) starts cold."""
     _parse_one.cache_clear()
     _is_email.cache_clear()
+    name_key.cache_clear()
 
 
 def split_phones(value):

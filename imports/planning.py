@@ -55,7 +55,7 @@ from registry.models import (
     Physician,
     Role,
 )
-from registry.validators import refused_character
+from registry.validators import REFUSED_IN_TEXT, refused_character
 
 ROLE_SLOTS = PERSON_ROLES
 
@@ -276,6 +276,7 @@ class Snapshot:
             else:
                 self.function_numbers[municipality_id].add(e164)
         self.current = defaultdict(list)  # (municipality id, role) → [AppointmentRecord]
+        self.registered = defaultdict(list)  # the same, only those in the registry (not planned by this sheet)
         self.holding = {}  # (municipality id, role, physician record) → AppointmentRecord
         self.in_municipality = defaultdict(list)  # municipality id → [AppointmentRecord]
         # The sheet speaks of a municipality's own appointments only: a district's (a bydelsoverlege) and an
@@ -322,6 +323,8 @@ class Snapshot:
                 bucket.append(physician)
 
     def add_appointment(self, appointment):
+        if appointment.pk is not None:
+            self.registered[(appointment.municipality.pk, appointment.role)].append(appointment)
         self.current[(appointment.municipality.pk, appointment.role)].append(appointment)
         self.holding[(appointment.municipality.pk, appointment.role, appointment.physician)] = appointment
         self.in_municipality[appointment.municipality.pk].append(appointment)
@@ -363,6 +366,8 @@ class SheetRow:
 
 def _refused_in(raw):
     """The message for a control character or direction override in a cell (or a phone column's cells)."""
+    if raw is None or (type(raw) is str and REFUSED_IN_TEXT.search(raw) is None):
+        return None  # the common case, asked without building a list
     cells = [cell for cell, _kind in raw] if isinstance(raw, list) else [raw]
     for cell in cells:
         error = refused_character(cell, multiline=True)
@@ -374,6 +379,7 @@ def _refused_in(raw):
 def read_rows(sheet, layout):
     """Return ([SheetRow], [(row number, reason)] of rows that are not data): every cell read, or its error."""
     rows, skipped = [], []
+    readers = [(key, reader(key)) for key in layout.columns]
     for number, cells in sheet.rows:
         if number <= layout.header_row:
             continue
@@ -381,7 +387,7 @@ def read_rows(sheet, layout):
             skipped.append((number, _("Repeats the header row.")))
             continue
         row = SheetRow(number=number, cells=cells)
-        for key in layout.columns:
+        for key, read in readers:
             raw = layout.values(cells, key)
             refused = _refused_in(raw)
             if refused is not None:
@@ -389,7 +395,7 @@ def read_rows(sheet, layout):
                 row.errors[key] = refused
                 continue
             try:
-                row.values[key] = reader(key)(raw)
+                row.values[key] = read(raw)
             except (CellError, ValueError) as error:
                 row.errors[key] = str(error)
         chief_name = layout.values(cells, person_column("chief", "name"))
@@ -440,6 +446,7 @@ class Planner:
         self.valid_municipalities = {}
         self.rejected_municipalities = set()
         self.unresolved = False
+        self.resolutions = {}  # (number cell, name cell) → Resolution
 
     # Matching: read only.
 
@@ -523,11 +530,13 @@ class Planner:
         if MUNICIPALITY_NUMBER in row.errors:
             self.unresolved = True
             return None
-        resolution = self.state.index.resolve(
-            number=row.values.get(MUNICIPALITY_NUMBER, ""),
-            name=row.values.get(MUNICIPALITY_NAME, ""),
-            prefer=self.state.scope.municipality_ids or (),
-        )
+        cells = (row.values.get(MUNICIPALITY_NUMBER, ""), row.values.get(MUNICIPALITY_NAME, ""))
+        resolution = self.resolutions.get(cells)
+        if resolution is None:
+            # Read once per number and name: a sheet has some 30 rows per municipality.
+            resolution = self.resolutions[cells] = self.state.index.resolve(
+                number=cells[0], name=cells[1], prefer=self.state.scope.municipality_ids or ()
+            )
         if resolution.error:
             plan.problems.append(Problem(resolution.column, resolution.error))
             self.unresolved = True
@@ -730,8 +739,8 @@ class Planner:
             wanted.append(("email", "email", physician.email, person.email))
         if person.hpr and not physician.hpr_number:
             wanted.append(("hpr", "hpr_number", "", person.hpr))
-        new_phones = [e for e in person.phones if e.e164 not in self.state.phones[physician]]
         if not physician.changeable:
+            new_phones = [e for e in person.phones if e.e164 not in self.state.phones[physician]]
             for part, _field, old, new in wanted:
                 plan.notes.append(
                     _(
@@ -787,9 +796,8 @@ class Planner:
             return
         if self._held_through(plan, municipality, person, physician):
             return
-        holders = state.current[(municipality.pk, person.role)]
         # Who holds the post in the registry today (not others this sheet adds), for "old → new".
-        previous = ", ".join(a.physician.name for a in holders if a.pk is not None)
+        previous = ", ".join(a.physician.name for a in state.registered.get((municipality.pk, person.role), ()))
         appointment = AppointmentRecord(None, physician, municipality, person.role, self.today, None, note)
         if physician.pk is not None and not physician.changeable:
             appointment.hpr_confirmation = person.hpr
