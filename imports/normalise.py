@@ -302,11 +302,20 @@ def clean_email(value):
     return text
 
 
+# Addresses Django's validate_email accepts (a dot-atom of plain characters, host labels, a letters-only
+# top-level domain): most of a sheet's, told without its slower checks. Anything else is asked of it.
+_PLAIN_EMAIL = re.compile(
+    r"[a-z0-9_+-]+(?:\.[a-z0-9_+-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", re.ASCII | re.IGNORECASE
+)
+
+
 @functools.lru_cache(maxsize=4096)
 def _is_email(text):
     # Cached: a physician shared by several municipalities has the same address on each of their rows.
     if len(text) > 254:
         return False
+    if _PLAIN_EMAIL.fullmatch(text):
+        return True
     try:
         validate_email(text)
     except ValidationError:
@@ -513,6 +522,8 @@ def split_phones(value):
     a note in brackets after a number ("95 11 22 33 (kun dagtid)") and a label before it ("Vakt: …").
     """
     if isinstance(value, list):
+        if len(value) == 1 and isinstance(value[0], tuple) and not value[0][1]:
+            return split_phones(value[0][0])  # one column that says no kind: its numbers, unique already
         entries = []
         for item in value:
             if isinstance(item, tuple):
@@ -527,8 +538,10 @@ def split_phones(value):
         text = cell_text(value, keep_newlines=True)
     if not text:
         return []
-    text = _FLOAT_TEXT.sub(r"\1", text)
-    text = _BRACKETED_CODE.sub(r"+\1 ", text)
+    if "." in text:
+        text = _FLOAT_TEXT.sub(r"\1", text)
+    if "(" in text:
+        text = _BRACKETED_CODE.sub(r"+\1 ", text)
     if _SIMPLE_PHONES.fullmatch(text):
         # Digits, spaces, + and separators only: no notes or labels to look for.
         try:

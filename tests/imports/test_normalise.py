@@ -4,6 +4,8 @@ import datetime
 
 import pytest
 from django.utils import translation
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from imports import normalise
 from imports.normalise import CellError, MunicipalityIndex, find_layout, split_phones
@@ -380,3 +382,20 @@ def test_the_quick_validity_check_agrees_with_phonenumbers_for_every_norwegian_p
             assert normalise._valid_in_norway(national) == phonenumbers.is_valid_number_for_region(number, "NO"), (
                 national
             )
+
+
+@given(st.lists(st.sampled_from([*"abzXYZ09_+-.@", "ø", "ſ", "K", "--", ".."]), max_size=30).map("".join))
+@settings(max_examples=3000, deadline=None)
+def test_an_address_the_quick_email_check_accepts_is_one_django_accepts(text):
+    from django.core.validators import validate_email
+
+    if normalise._PLAIN_EMAIL.fullmatch(text):
+        validate_email(text)
+
+
+@pytest.mark.parametrize(
+    "cell",
+    ["918 44 552", "918 44 552 / 73 19 90 00", "90011223.0", "(+47) 412 34 567", "95 11 22 33 (kun dagtid)"],
+)
+def test_one_phone_column_without_a_kind_reads_as_its_cell(cell):
+    assert split_phones([(cell, "")]) == split_phones([(cell, ""), (None, "")]) == split_phones(cell)
