@@ -154,5 +154,9 @@ def test_postgresql_connections_run_without_jit_compilation():
     them cost 250 ms of a 270 ms query (bench-search). The embedded SQLite database has no such option."""
     on_postgres = production_settings("DATABASES", DATABASE_URL="postgres://registry@db.example.no:5432/registry")
     assert on_postgres["DATABASES"]["default"]["OPTIONS"]["options"] == "-c jit=off"
+    given = production_settings(
+        "DATABASES", DATABASE_URL="postgres://registry@db.example.no/registry?options=-c%20statement_timeout%3D5000"
+    )
+    assert given["DATABASES"]["default"]["OPTIONS"]["options"] == "-c statement_timeout=5000 -c jit=off"
     on_sqlite = production_settings("DATABASES", DATABASE_URL="sqlite:////tmp/registry.sqlite3")
     assert "options" not in on_sqlite["DATABASES"]["default"].get("OPTIONS", {})
