@@ -3,8 +3,8 @@
 The steps are the admin's: the preview reads the file and keeps its rows with the upload; the
 confirm imports those rows (the file is not parsed twice).
 
-    make bench-import                      # SQLite (a throwaway file)
-    DATABASE_URL=postgres://… make bench-import   # PostgreSQL (a throwaway test_… database)
+    make bench-import                             # PostgreSQL on 127.0.0.1 (a throwaway test_… database)
+    DATABASE_URL=sqlite:///… make bench-import    # SQLite (a throwaway file)
 
 Prints the seconds of each step, the ratio to openpyxl alone reading the same file, and the number of
 queries of each step (a fixed number per batch of rows, never one per row or cell).
