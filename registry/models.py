@@ -226,7 +226,12 @@ NEVER = datetime.datetime(9999, 12, 31, tzinfo=datetime.UTC)
 def confirmation_cutoff(today=None):
     """The moment before which a confirmation is no longer recent: the start of the day, local time,
     REGISTRY_STALE_AFTER_DAYS ago. The one threshold of "not confirmed lately", everywhere."""
-    day = (today or timezone.localdate()) - datetime.timedelta(days=settings.REGISTRY_STALE_AFTER_DAYS)
+    today = today or timezone.localdate()
+    # A list asked "as on" the first days of the calendar (?on=0001-01-01) has no earlier day to count from;
+    # its second day keeps the moment inside the calendar in UTC too.
+    earliest = datetime.date.min + datetime.timedelta(days=1)
+    days = datetime.timedelta(days=settings.REGISTRY_STALE_AFTER_DAYS)
+    day = today - days if today - earliest > days else earliest
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 

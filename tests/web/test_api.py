@@ -122,3 +122,11 @@ def test_the_api_answers_for_a_past_day(client, demo):
     listed = client.get(LIST, {"q": "5043", "on": "2025-06-01"}).json()["results"]
     assert listed[0]["contacts"][0]["arrangement"] is None
     assert client.get(detail("5043"), {"on": "not-a-day"}).status_code == 400
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "0001-03-01", "9999-12-31"])
+def test_the_first_and_last_days_of_the_calendar_are_answered(client, demo, day):
+    """Found by schemathesis: ?on=0001-01-01 had no day REGISTRY_STALE_AFTER_DAYS earlier to count from (500)."""
+    assert client.get(LIST, {"on": day}).status_code == 200
+    assert client.get(detail("5045"), {"on": day}).status_code == 200
+    assert client.get(reverse("registry:list"), {"on": day}).status_code == 200
