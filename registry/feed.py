@@ -19,6 +19,7 @@ dump once (`/api/municipalities.ndjson`, with the cursor it is current to), then
 from dataclasses import dataclass
 
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from registry.models import (
@@ -44,10 +45,11 @@ def affected_municipalities(objects):
     """Return {municipality id: number} of the entries that a write of `objects` changes (or a delete: call
     it before deleting, while the rows still lead to their municipalities). A few queries, none per row."""
     direct, physicians, appointments, arrangements = set(), set(), set(), set()
-    legevakter, districts, counties, offices = set(), set(), set(), set()
+    legevakter, districts, counties, offices, named = set(), set(), set(), set(), set()
     for obj in objects:
         if isinstance(obj, Municipality):
             direct.add(obj.pk)
+            named.add(obj.pk)
         elif isinstance(obj, (FormerNumber, Membership)):
             direct.add(obj.municipality_id)
             if isinstance(obj, Membership):
@@ -78,21 +80,24 @@ def affected_municipalities(objects):
             offices.add(obj.pk)
     for found in (physicians, appointments, arrangements, legevakter, districts, counties, offices):
         found.discard(None)
-    named = {pk for pk in direct if pk is not None}
+    today = timezone.localdate()
     if named:
-        # Other entries name these municipalities: their arrangements' members, where their physicians also
-        # serve, and their predecessors and successors.
+        # Other entries name these municipalities (a new name or number, a reform): their arrangements'
+        # members, where their physicians also serve, and their predecessors and successors.
         arrangements |= set(Membership.objects.filter(municipality__in=named).values_list("arrangement_id", flat=True))
-        physicians |= set(
-            Appointment.objects.filter(municipality__in=named).values_list("physician_id", flat=True).distinct()
-        )
+        serving_here = Appointment.objects.open_on(today).filter(municipality__in=named)
+        physicians |= set(serving_here.values_list("physician_id", flat=True).distinct())
         links = Municipality.successors.through.objects.filter(
             Q(from_municipality__in=named) | Q(to_municipality__in=named)
         )
         for earlier, later in links.values_list("from_municipality_id", "to_municipality_id"):
             direct |= {earlier, later}
     if physicians or appointments:
-        held = Appointment.objects.filter(physician__in=physicians) | Appointment.objects.filter(pk__in=appointments)
+        # Where the physicians serve (an entry lists where else its physician serves; ended appointments are in
+        # no entry), and where the numbers' appointments are.
+        held = Appointment.objects.open_on(today).filter(physician__in=physicians) | Appointment.objects.filter(
+            pk__in=appointments
+        )
         for municipality_id, arrangement_id in held.values_list("municipality_id", "arrangement_id"):
             direct.add(municipality_id)
             arrangements.add(arrangement_id)
