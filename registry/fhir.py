@@ -14,7 +14,7 @@ import datetime
 import json
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -34,7 +34,6 @@ from registry.models import (
     Phone,
     Physician,
     Role,
-    Visibility,
 )
 
 CONTENT_TYPE = "application/fhir+json"
@@ -237,11 +236,11 @@ def _identifier(value):
 class Search:
     """One resource type's search: parses the parameters, pages, and builds the resources of a page."""
 
-    def __init__(self, request):
+    def __init__(self, request, params=None):
         self.request = request
         self.today = timezone.localdate()
         self.restricted = sees_restricted_numbers(request.user)
-        params = request.GET
+        params = request.GET if params is None else params
         try:
             self.count = int(params.get("_count", DEFAULT_COUNT))
             self.offset = int(params.get("_offset", 0))
@@ -257,8 +256,21 @@ class Search:
             )
         self.params = params
 
-    def visible_phones(self, queryset):
-        return queryset if self.restricted else queryset.filter(visibility=Visibility.PUBLIC)
+    def phones(self, **owner):
+        """The numbers of `owner` (physician__in=…, appointment__in=…) this reader may see."""
+        return Phone.objects.visible(include_restricted=self.restricted).filter(**owner).order_by("pk")
+
+    def ids(self, queryset, prefix, field="pk"):
+        """`queryset` limited by each `_id` (`<prefix>-<key>`; another prefix matches nothing here)."""
+        for value in self.params.getlist("_id"):
+            kind, _dash, key = value.partition("-")
+            valid = kind == prefix and (field != "pk" or key.isdigit())
+            queryset = queryset.filter(**{field: key}) if valid else queryset.none()
+        return queryset
+
+    def updated(self, queryset):
+        """`queryset` limited by each `_lastUpdated`."""
+        return _last_updated(queryset, self.params.getlist("_lastUpdated"))
 
 
 class OrganizationSearch(Search):
@@ -278,16 +290,12 @@ class OrganizationSearch(Search):
             in_orgnr = system in (None, ORGANISASJONSNUMMER)
             offices = offices.filter(organisation_number=code) if in_orgnr else offices.none()
             arrangements = arrangements.filter(organisation_number=code) if in_orgnr else arrangements.none()
-        for value in self.params.getlist("_id"):
-            kind, _dash, key = value.partition("-")
-            municipalities = municipalities.filter(number=key) if kind == "kommune" else municipalities.none()
-            districts = districts.filter(number=key) if kind == "bydel" else districts.none()
-            offices = offices.filter(code=key) if kind == "statsforvalter" else offices.none()
-            arrangements = arrangements.filter(pk=key) if kind == "ordning" and key.isdigit() else arrangements.none()
-        updated = self.params.getlist("_lastUpdated")
-        if updated:
-            municipalities, districts = _last_updated(municipalities, updated), _last_updated(districts, updated)
-            arrangements, offices = _last_updated(arrangements, updated), offices.none()  # offices keep no date
+        municipalities = self.updated(self.ids(municipalities, "kommune", "number"))
+        districts = self.updated(self.ids(districts, "bydel", "number"))
+        arrangements = self.updated(self.ids(arrangements, "ordning"))
+        offices = self.ids(offices, "statsforvalter", "code")
+        if self.params.getlist("_lastUpdated"):
+            offices = offices.none()  # offices keep no date
         return [
             (municipalities, self.municipalities),
             (districts, self.districts),
@@ -334,16 +342,11 @@ class PractitionerSearch(Search):
         for value in self.params.getlist("identifier"):
             system, code = _identifier(value)
             physicians = physicians.filter(hpr_number=code) if system in (None, HPR_NUMMER) else physicians.none()
-        for value in self.params.getlist("_id"):
-            kind, _dash, key = value.partition("-")
-            physicians = physicians.filter(pk=key) if kind == "lege" and key.isdigit() else physicians.none()
-        if self.params.getlist("_lastUpdated"):
-            physicians = _last_updated(physicians, self.params.getlist("_lastUpdated"))
-        return [(physicians, self.build)]
+        return [(self.updated(self.ids(physicians, "lege")), self.build)]
 
     def build(self, rows):
         phones = {}
-        for phone in self.visible_phones(Phone.objects.filter(physician__in=[p.pk for p in rows])).order_by("pk"):
+        for phone in self.phones(physician__in=[p.pk for p in rows]):
             phones.setdefault(phone.physician_id, []).append(phone)
         return [
             {
@@ -383,17 +386,11 @@ class PractitionerRoleSearch(Search):
         for value in self.params.getlist("practitioner"):
             kind, _dash, key = value.removeprefix("Practitioner/").partition("-")
             roles = roles.filter(physician=key) if kind == "lege" and key.isdigit() else roles.none()
-        for value in self.params.getlist("_id"):
-            kind, _dash, key = value.partition("-")
-            roles = roles.filter(pk=key) if kind == "rolle" and key.isdigit() else roles.none()
-        if self.params.getlist("_lastUpdated"):
-            roles = _last_updated(roles, self.params.getlist("_lastUpdated"))
-        return [(roles, self.build)]
+        return [(self.updated(self.ids(roles, "rolle")), self.build)]
 
     def build(self, rows):
         phones = {}
-        visible = self.visible_phones(Phone.objects.filter(appointment__in=[a.pk for a in rows])).order_by("pk")
-        for phone in visible:
+        for phone in self.phones(appointment__in=[a.pk for a in rows]):
             phones.setdefault(phone.appointment_id, []).append(phone)
         out = []
         for appointment in rows:
@@ -426,13 +423,7 @@ class LocationSearch(Search):
     PARAMETERS = {"_id"}
 
     def parts(self):
-        clinics = Legevakt.objects.order_by("pk")
-        for value in self.params.getlist("_id"):
-            kind, _dash, key = value.partition("-")
-            clinics = clinics.filter(pk=key) if kind == "legevakt" and key.isdigit() else clinics.none()
-        if self.params.getlist("_lastUpdated"):
-            clinics = _last_updated(clinics, self.params.getlist("_lastUpdated"))
-        return [(clinics, self.build)]
+        return [(self.updated(self.ids(Legevakt.objects.order_by("pk"), "legevakt")), self.build)]
 
     def build(self, rows):
         return [
@@ -508,16 +499,13 @@ def _guarded(view):
             body = view(request, *args, **kwargs)
         except FhirError as error:
             return outcome(error.status, error.code, error.message)
-        response = _response(body)
-        if not request.user.is_anonymous:
-            response["Cache-Control"] = "private, no-store"
-        return response
+        # Cache-Control comes from the edge middleware, as for every answer: private for a logged-in reader.
+        return _response(body)
 
     return require_GET(wrapped)
 
 
-@_guarded
-def search_type(request, kind):
+def _search_of(kind):
     if kind not in SEARCHES:
         raise FhirError(
             404,
@@ -525,25 +513,21 @@ def search_type(request, kind):
             _("This server has no %(kind)s resources; it has %(kinds)s.")
             % {"kind": kind, "kinds": ", ".join(SEARCHES)},
         )
-    search = SEARCHES[kind](request)
+    return SEARCHES[kind]
+
+
+@_guarded
+def search_type(request, kind):
+    search = _search_of(kind)(request)
     resources, total = _page(search)
     return _bundle(request, kind, search, resources, total)
 
 
 @_guarded
 def read(request, kind, ident):
-    if kind not in SEARCHES:
-        raise FhirError(
-            404,
-            "not-found",
-            _("This server has no %(kind)s resources; it has %(kinds)s.")
-            % {"kind": kind, "kinds": ", ".join(SEARCHES)},
-        )
-    query = request.GET.copy()
-    query.clear()
-    query["_id"] = ident
-    request.GET = query
-    resources, _total = _page(SEARCHES[kind](request))
+    by_id = QueryDict(mutable=True)
+    by_id["_id"] = ident
+    resources, _total = _page(_search_of(kind)(request, by_id))
     if not resources:
         raise FhirError(404, "not-found", _("%(kind)s/%(id)s does not exist here.") % {"kind": kind, "id": ident})
     return resources[0]

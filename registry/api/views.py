@@ -47,6 +47,15 @@ class MunicipalityPagination(PageNumberPagination):
 # The reforms each entry names: those it succeeded, those that succeeded it, and its former numbers.
 REFORMS = ("predecessors", "successors", "former_numbers")
 
+
+def api_entries(request, municipalities, day=None):
+    """The directory entries the API shows `request`'s reader of `municipalities` (from for_directory) on `day`,
+    with their reforms (three queries more): the list, one municipality, the change feed and the dump."""
+    municipalities = list(municipalities)
+    prefetch_related_objects(municipalities, *REFORMS)
+    return build_entries(municipalities, include_restricted=sees_restricted_numbers(request.user), today=day)
+
+
 # Every answer a client can get is documented, errors included (checked by schemathesis in the tests).
 ERROR = inline_serializer("Error", fields={"detail": serializers.CharField()})
 CANONICAL = OpenApiResponse(
@@ -109,9 +118,7 @@ class MunicipalityViewSet(viewsets.ReadOnlyModelViewSet):
         return Municipality.objects.active().for_directory()
 
     def entries(self, municipalities, day=None):
-        """The directory entries of `municipalities` on `day`, with their reforms (three queries more)."""
-        prefetch_related_objects(municipalities, *REFORMS)
-        return build_entries(municipalities, include_restricted=sees_restricted_numbers(self.request.user), today=day)
+        return api_entries(self.request, municipalities, day)
 
     @method_decorator(shareable)
     @method_decorator(conditional_list)
@@ -172,9 +179,7 @@ def feed_items(request, page):
         m.pk: m for m in Municipality.objects.for_directory(on=today).filter(pk__in=ids).prefetch_related(*REFORMS)
     }
     active = [m for m in municipalities.values() if m.is_active(on=today)]
-    entries = build_entries(
-        sorted(active, key=lambda m: m.number), include_restricted=sees_restricted_numbers(request.user), today=today
-    )
+    entries = api_entries(request, sorted(active, key=lambda m: m.number), today)
     data = {
         entry.municipality.pk: MunicipalitySerializer(entry, context={"request": request}).data for entry in entries
     }
@@ -282,8 +287,7 @@ def dump(request):
     cursor = feed.latest_cursor()
     today = timezone.localdate()
     municipalities = Municipality.objects.active(on=today).for_directory(on=today).order_by("number")
-    municipalities = list(municipalities.prefetch_related(*REFORMS))
-    entries = build_entries(municipalities, include_restricted=sees_restricted_numbers(request.user), today=today)
+    entries = api_entries(request, municipalities, today)
     response = Response([MunicipalitySerializer(entry, context={"request": request}).data for entry in entries])
     response["Registry-Cursor"] = str(cursor)
     response["Link"] = f'<{reverse("registry:api:changes")}?since={cursor}>; rel="next"'
