@@ -16,7 +16,7 @@ from accounts.access import is_national_admin
 from imports import services
 from imports.forms import ConfirmForm, UploadForm
 from imports.models import ImportLog, PendingImport
-from imports.normalise import EXPORT_HEADERS, ROLE_HEADER
+from imports.normalise import EXPORT_EXTRA_HEADERS, EXPORT_HEADERS, ROLE_HEADER
 from imports.sheets import MAX_ROWS
 
 # The preview lists at most this many rows of each kind; the counts are always complete.
@@ -96,7 +96,7 @@ class ImportLogAdmin(admin.ModelAdmin):
         return {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "layout_headers": [*EXPORT_HEADERS.values(), ROLE_HEADER],
+            "layout_headers": [*EXPORT_HEADERS.values(), *EXPORT_EXTRA_HEADERS.values(), ROLE_HEADER],
             "max_rows": MAX_ROWS,
             **extra,
         }

@@ -1,25 +1,43 @@
 """Applying a plan: exactly its operations, through registry.services, in one transaction.
 
 Each kind of operation is one batch call of the write path (a fixed number of queries however long
-the sheet), in the order their ids need: physicians, then appointments, then numbers.
+the sheet), in the order their ids need: physicians, arrangements and their members, legevakter, then
+appointments, then numbers and function contacts.
 """
+
+from collections import defaultdict
 
 from django.db import transaction
 from django.utils import timezone
 
 from imports.planning import (
     ADD_FUNCTION_CONTACT,
+    ADD_MEMBERSHIP,
     ADD_PHONE,
     APPOINT,
     CHANGE_APPOINTMENT,
+    CHANGE_ARRANGEMENT,
     CHANGE_FUNCTION_CONTACT,
+    CHANGE_LEGEVAKT,
     CHANGE_PHONE,
     CHANGE_PHYSICIAN,
+    CREATE_ARRANGEMENT,
+    CREATE_LEGEVAKT,
     CREATE_PHYSICIAN,
     END_APPOINTMENT,
 )
 from registry import services
-from registry.models import Appointment, FunctionContact, Phone, Physician, Visibility, default_visibility
+from registry.models import (
+    Appointment,
+    Arrangement,
+    FunctionContact,
+    Legevakt,
+    Membership,
+    Phone,
+    Physician,
+    Visibility,
+    default_visibility,
+)
 
 
 def _by_action(operations):
@@ -39,6 +57,21 @@ def _changed(model, operations):
         if op.field not in fields:
             fields.append(op.field)
     return list(rows.values()), fields
+
+
+def _save_records(operations, build, write):
+    """Save a model instance built from each operation's record (few per sheet), and give the record its id."""
+    objects = [build(op.target) for op in operations]
+    services.save_entries(objects, by=write["by"], reason=write["reason"])
+    for op, obj in zip(operations, objects, strict=True):
+        op.target.pk = obj.pk
+
+
+def _save_changes(model, operations, write):
+    operations = [op for op in operations if op.target.pk is not None]
+    if operations:
+        rows, _fields = _changed(model, operations)
+        services.save_entries(rows, by=write["by"], reason=write["reason"])
 
 
 def apply_plan(operations, *, by, reason):
@@ -61,6 +94,23 @@ def apply_plan(operations, *, by, reason):
             rows, fields = _changed(Physician, changed)
             services.change_physicians(rows, fields, **write)
 
+        # Arrangements, their new members and legevakter: a few per sheet, saved as the admin saves them.
+        _save_records(grouped.get(CREATE_ARRANGEMENT, []), lambda r: Arrangement(name=r.name, kind=r.kind), write)
+        _save_changes(Arrangement, grouped.get(CHANGE_ARRANGEMENT, []), write)
+        _save_records(
+            grouped.get(ADD_MEMBERSHIP, []),
+            lambda r: Membership(
+                arrangement_id=r.arrangement.pk, municipality_id=r.municipality.pk, valid_from=r.valid_from
+            ),
+            write,
+        )
+        _save_records(
+            grouped.get(CREATE_LEGEVAKT, []),
+            lambda r: Legevakt(name=r.name, number=r.number, opening_hours=r.opening_hours),
+            write,
+        )
+        _save_changes(Legevakt, grouped.get(CHANGE_LEGEVAKT, []), write)
+
         new = grouped.get(APPOINT, [])
         appointments = []
         for op in new:
@@ -69,7 +119,9 @@ def apply_plan(operations, *, by, reason):
                 services.build(
                     Appointment,
                     physician_id=record.physician.pk,
-                    municipality_id=record.municipality.pk,
+                    municipality_id=record.municipality.pk if record.municipality is not None else None,
+                    district_id=record.district.pk if record.district is not None else None,
+                    arrangement_id=record.arrangement.pk if record.arrangement is not None else None,
                     role=record.role,
                     start_date=record.start_date,
                     note=record.note,
@@ -86,10 +138,13 @@ def apply_plan(operations, *, by, reason):
         if notes:
             rows, fields = _changed(Appointment, notes)
             services.change_appointments(rows, fields, **write)
-        ending = grouped.get(END_APPOINTMENT, [])
-        if ending:
-            rows = list(Appointment.objects.in_bulk([op.target.pk for op in ending]).values())
-            services.end_appointments(rows, on=timezone.localdate(), **write)
+        # Missing appointments end today; one now held through an arrangement the day before it (the plan says).
+        ending = defaultdict(list)
+        for op in grouped.get(END_APPOINTMENT, []):
+            ending[op.target.end_date if op.row is not None else timezone.localdate()].append(op.target.pk)
+        for day, pks in ending.items():
+            rows = list(Appointment.objects.in_bulk(pks).values())
+            services.end_appointments(rows, on=day, **write)
 
         phones = [
             services.build(
@@ -111,12 +166,13 @@ def apply_plan(operations, *, by, reason):
         contacts = [
             services.build(
                 FunctionContact,
-                municipality_id=op.target.municipality.pk,
+                **op.target.place.owner_ids(),
                 kind=op.target.kind,
                 role=op.target.role,
                 email=op.target.email,
                 number=op.target.number,
                 opening_hours=op.target.opening_hours,
+                legevakt_id=op.target.legevakt.pk if op.target.legevakt is not None else None,
                 visibility=default_visibility(op.target.kind),
             )
             for op in grouped.get(ADD_FUNCTION_CONTACT, [])

@@ -62,6 +62,28 @@ EXPORT_HEADERS = {
     "infection_hpr": "Smittevernoverlege HPR-nummer",
     NOTE: "Merknad",
 }
+# The export's columns after those: where the row's people are (a district, an arrangement), and the function's
+# own contacts. Each reads back as its column of the layout (tests/imports/test_export.py); several mailbox and
+# function phone columns are read together, each with the role or kind its header names.
+EXPORT_EXTRA_HEADERS = {
+    DISTRICT: "Bydel",
+    ARRANGEMENT: "Interkommunal ordning",
+    "mailbox": "Funksjonspostkasse",
+    "mailbox_chief": "Rollepostkasse kommuneoverlege",
+    "mailbox_deputy": "Rollepostkasse stedfortreder",
+    "mailbox_infection": "Rollepostkasse smittevernoverlege",
+    "emergency_phone": "Beredskapstelefon",
+    "switchboard_phone": "Sentralbord",
+    LEGEVAKT_NAME: "Legevakt",
+    LEGEVAKT_PHONE: "Legevakt telefon",
+}
+# The export field of each role's mailbox ("" is the function's own).
+MAILBOX_FIELDS = {
+    "": "mailbox",
+    Role.CHIEF_PHYSICIAN: "mailbox_chief",
+    Role.DEPUTY: "mailbox_deputy",
+    Role.INFECTION_CONTROL_PHYSICIAN: "mailbox_infection",
+}
 ROLE_HEADER = "Rolle"
 # Columns the rejected-rows file adds; a corrected copy of it imports without "unknown column" notices.
 ERROR_HEADER = "Feil"
@@ -74,8 +96,7 @@ def header_key(text):
     return "".join(ch for ch in text if ch.isalnum())
 
 
-# Columns that place a row's people elsewhere than in the municipality: the import does not read them yet,
-# so a row with a value in one is refused (Planner.plan_row) rather than written to the municipality.
+# Columns that place a row's people and contacts in a district or an arrangement, or name its legevakt.
 ORGANISATION_KEYS = (ARRANGEMENT, DISTRICT, LEGEVAKT_NAME, LEGEVAKT_PHONE)
 # The columns the import reads today (imports.headers also recognises others, reported as not imported).
 LAYOUT_KEYS = {
@@ -89,8 +110,10 @@ LAYOUT_KEYS = {
     *[person_column(prefix, part) for prefix in PERSON_ROLES for part in PERSON_FIELDS],
 }
 IGNORED_HEADERS = {header_key(ERROR_HEADER), header_key(SOURCE_ROW_HEADER), "error", "errors"}
-# Phone numbers may come in several columns ("Telefon" and "Mobil"); they are read together.
-MULTI_COLUMNS = {person_column(prefix, "phone") for prefix in PERSON_ROLES} | {FUNCTION_PHONE}
+# Phone numbers may come in several columns ("Telefon" and "Mobil"); they are read together. So are the
+# function's mailboxes, one column per role ("Funksjonspostkasse", "Rollepostkasse smittevernoverlege").
+PHONE_COLUMNS = {person_column(prefix, "phone") for prefix in PERSON_ROLES} | {FUNCTION_PHONE, LEGEVAKT_PHONE}
+MULTI_COLUMNS = (PHONE_COLUMNS - {LEGEVAKT_PHONE}) | {FUNCTION_EMAIL}
 # How far down the header row may be (below title and date rows).
 HEADER_SEARCH_ROWS = 30
 
@@ -147,11 +170,14 @@ class Layout:
 
     @property
     def has_phone_columns(self):
-        return any(key in self.columns for key in MULTI_COLUMNS)
+        return any(key in self.columns for key in PHONE_COLUMNS)
 
     def values(self, cells, key):
-        """Return the cell of `key` in `cells`; for phone columns, which may be several, [(cell, kind), …]."""
+        """Return the cell of `key` in `cells`; for columns that may be several, [(cell, kind), …] (phones) or
+        [(cell, role), …] (function mailboxes)."""
         columns = self.columns.get(key, [])
+        if key == FUNCTION_EMAIL:
+            return [(cells[c.index] if c.index < len(cells) else None, c.role) for c in columns]
         if key in MULTI_COLUMNS:
             return [(cells[c.index] if c.index < len(cells) else None, c.kind) for c in columns]
         return (cells[columns[0].index] if columns[0].index < len(cells) else None) if columns else None
@@ -338,6 +364,116 @@ def clean_hpr(value):
                 "Leave the cell empty if you do not know it."
             )
             % {"value": text[:30]}
+        )
+    return text
+
+
+# The function's mailboxes and the organisation columns.
+
+_TRAILING_NOTE = re.compile(r"\s*\(([^()]*)\)\s*$")
+CONTACT_NOTE_MAX_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class MailboxEntry:
+    """A role mailbox as a row gives it: the address, the role its column names ("" for the function's own),
+    and a note in brackets after it, its opening hours ("smittevern@kommune.no (hverdager 08–15.30)")."""
+
+    email: str
+    role: str = ""
+    note: str = ""
+
+
+def _note_after(text):
+    """Split "value (note)" into (value, note); the note stays part of the value when there is no value before it."""
+    bracket = _TRAILING_NOTE.search(text)
+    if bracket is None or not text[: bracket.start()].strip():
+        return text, ""
+    note = bracket.group(1).strip()
+    if len(note) > CONTACT_NOTE_MAX_LENGTH:
+        raise CellError(
+            _("The note in brackets is longer than %(max)s characters. Shorten it.") % {"max": CONTACT_NOTE_MAX_LENGTH}
+        )
+    return text[: bracket.start()].strip(), note
+
+
+def read_mailboxes(value):
+    """Return the MailboxEntry list of a row's mailbox columns, given as [(cell, role)]: one address per cell."""
+    entries = []
+    for cell, role in value:
+        text, note = _note_after(cell_text(cell))
+        email = clean_email(text)
+        if email:
+            entries.append(MailboxEntry(email, role, note))
+    return entries
+
+
+@dataclass(frozen=True)
+class ArrangementCell:
+    """An arrangement as a row names it: "Indre Namdal legetjeneste (kommunalt oppgavefellesskap)"."""
+
+    name: str
+    kind: str = ""  # an ArrangementKind value when the brackets name one, else ""
+
+
+@functools.cache
+def _arrangement_kinds():
+    from django.utils import translation
+
+    from registry.models import ArrangementKind
+
+    words = {}
+    for kind in ArrangementKind:
+        names = [kind.value, str(kind.label)]
+        for language in ("nb", "en"):
+            with translation.override(language):
+                names.append(str(kind.label))
+        for name in names:
+            words[header_key(name)] = kind.value
+    # What offices write for short: "oppgavefellesskap", "vertskommune", "interkommunalt", "annet".
+    words.update(
+        {
+            "oppgavefellesskap": ArrangementKind.TASK_COMMUNITY.value,
+            "vertskommune": ArrangementKind.HOST_MUNICIPALITY.value,
+            "interkommunalt": ArrangementKind.INTERMUNICIPAL.value,
+            "annet": ArrangementKind.OTHER.value,
+            "annen": ArrangementKind.OTHER.value,
+        }
+    )
+    return words
+
+
+def arrangement_kind(text):
+    """Return the ArrangementKind value `text` names (in Norwegian or English), or ""."""
+    return _arrangement_kinds().get(header_key(text), "")
+
+
+def read_arrangement(value):
+    """Return the ArrangementCell of an arrangement cell, or None when it is empty. A kind in brackets after
+    the name is read as the kind; other brackets are part of the name."""
+    text = cell_text(value)
+    if not text:
+        return None
+    name, note = _note_after(text)
+    kind = arrangement_kind(note) if note else ""
+    if not kind:
+        name = text
+    if len(name) > NAME_MAX_LENGTH:
+        raise CellError(
+            _(
+                "The arrangement's name is longer than %(max)s characters. Write only its name, and its kind "
+                "in brackets."
+            )
+            % {"max": NAME_MAX_LENGTH}
+        )
+    return ArrangementCell(name, kind)
+
+
+def read_legevakt_name(value):
+    text = cell_text(value)
+    if len(text) > NAME_MAX_LENGTH:
+        raise CellError(
+            _("The legevakt's name is longer than %(max)s characters. Write only its name.") % {"max": NAME_MAX_LENGTH}
         )
     return text
 

@@ -17,6 +17,7 @@ records rather than model instances: a preview of 10,000 rows would otherwise bu
 tens of thousands of model objects.
 """
 
+import datetime
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -29,8 +30,12 @@ from django.utils.translation import gettext as _
 
 from imports import normalise
 from imports.normalise import (
+    ARRANGEMENT,
+    DISTRICT,
     FUNCTION_EMAIL,
     FUNCTION_PHONE,
+    LEGEVAKT_NAME,
+    LEGEVAKT_PHONE,
     MUNICIPALITY_NAME,
     MUNICIPALITY_NUMBER,
     NOTE,
@@ -43,11 +48,16 @@ from imports.normalise import (
     name_key,
     person_column,
 )
+from registry import access
 from registry.models import (
     Appointment,
+    Arrangement,
+    ArrangementKind,
     ContactKind,
+    District,
     FormerNumber,
     FunctionContact,
+    Legevakt,
     Membership,
     Municipality,
     Phone,
@@ -55,9 +65,17 @@ from registry.models import (
     Physician,
     Role,
 )
+from registry.phones import parse_phone
+from registry.search import ALTERNATIVE, PRIMARY, fold
 from registry.validators import REFUSED_IN_TEXT, refused_character
 
 ROLE_SLOTS = PERSON_ROLES
+
+
+def _slot_of(role):
+    """The columns a role's person comes from ("chief" for the chief physician)."""
+    return next((slot for slot, slot_role in ROLE_SLOTS.items() if slot_role == role), "chief")
+
 
 # A phone number as the preview shows it, formatted only if it is shown.
 phone_text = lazy(format_phone_entry, str)
@@ -82,21 +100,136 @@ class PhysicianRecord:
         self.changeable, self.keepers = changeable, keepers
 
 
-class AppointmentRecord:
-    __slots__ = ("pk", "physician", "municipality", "role", "start_date", "end_date", "note", "hpr_confirmation")
+def place_key(municipality, district=None, arrangement=None):
+    """What identifies where an appointment or a function contact is: an arrangement, a district or a municipality.
+    An arrangement is its record (one per arrangement in a plan, new ones included)."""
+    if arrangement is not None:
+        return ("a", arrangement)
+    if district is not None:
+        return ("d", district.pk)
+    return ("m", municipality.pk)
 
-    def __init__(self, pk, physician, municipality, role, start_date, end_date, note):
+
+class ArrangementRecord:
+    __slots__ = ("pk", "name", "kind", "roles", "members")
+
+    def __init__(self, pk, name, kind, roles):
+        self.pk, self.name, self.kind = pk, name, kind
+        self.roles = roles  # the roles it holds for its members: a list of Role values
+        # Municipality id → None when a member on the day, else the later day it joins.
+        self.members = {}
+
+    def covers(self, role):
+        return role in self.roles
+
+    def label(self):
+        return f"{self.name} ({ArrangementKind(self.kind).label})"
+
+
+def _district_keys(text):
+    """A district's name as the importer compares it: folded in both spellings, without a leading "Bydel"."""
+    keys = set()
+    for spelling in (PRIMARY, ALTERNATIVE):
+        folded = fold(text, spelling=spelling)
+        keys.add(folded)
+        if folded.startswith("bydel "):
+            keys.add(folded[len("bydel ") :])
+    return keys
+
+
+class DistrictRecord:
+    __slots__ = ("pk", "number", "name", "municipality", "keys")
+
+    def __init__(self, pk, number, name, municipality):
+        self.pk, self.number, self.name, self.municipality = pk, number, name, municipality
+        self.keys = _district_keys(name)
+
+
+class LegevaktRecord:
+    __slots__ = ("pk", "name", "e164", "number", "opening_hours", "changeable", "keepers", "served", "set_on_row")
+
+    def __init__(self, pk, name, e164, number, opening_hours, *, changeable=True, keepers=""):
+        self.pk, self.name, self.e164, self.number, self.opening_hours = pk, name, e164, number, opening_hours
+        self.changeable, self.keepers = changeable, keepers
+        self.served = set()  # the place keys of the municipalities and districts it serves
+        self.set_on_row = None  # the row of this sheet that gave its number, once one has
+
+
+class Place:
+    """Where a row's people and function contacts go: the municipality itself, one of its districts, or an
+    arrangement it is a member of (`pending`: one this sheet names for the first time)."""
+
+    __slots__ = ("municipality", "district", "arrangement", "pending")
+
+    def __init__(self, municipality, district=None, arrangement=None, pending=None):
+        self.municipality, self.district, self.arrangement, self.pending = municipality, district, arrangement, pending
+
+    @property
+    def key(self):
+        return place_key(self.municipality, self.district, self.arrangement)
+
+    def __str__(self):
+        if self.arrangement is not None:
+            return self.arrangement.name
+        if self.district is not None:
+            return f"{self.district.name} ({self.municipality.name})"
+        return self.municipality.name
+
+    def owner_ids(self):
+        """The foreign keys of a function contact here: exactly one owner."""
+        if self.arrangement is not None:
+            return {"arrangement_id": self.arrangement.pk}
+        if self.district is not None:
+            return {"district_id": self.district.pk}
+        return {"municipality_id": self.municipality.pk}
+
+
+class AppointmentRecord:
+    __slots__ = (
+        "pk",
+        "physician",
+        "municipality",
+        "district",
+        "arrangement",
+        "role",
+        "start_date",
+        "end_date",
+        "note",
+        "hpr_confirmation",
+    )
+
+    def __init__(self, pk, physician, municipality, role, start_date, end_date, note, district=None, arrangement=None):
         self.pk, self.physician, self.municipality, self.role = pk, physician, municipality, role
+        self.district, self.arrangement = district, arrangement
         self.start_date, self.end_date, self.note = start_date, end_date, note
         self.hpr_confirmation = None
 
+    @property
+    def place(self):
+        return place_key(self.municipality, self.district, self.arrangement)
+
+    def place_name(self):
+        if self.arrangement is not None:
+            return self.arrangement.name
+        if self.district is not None:
+            return f"{self.municipality.number} {self.municipality.name}, {self.district.name}"
+        return f"{self.municipality.number} {self.municipality.name}"
+
+
+class MembershipRecord:
+    __slots__ = ("pk", "arrangement", "municipality", "valid_from")
+
+    def __init__(self, arrangement, municipality, valid_from):
+        self.pk, self.arrangement, self.municipality, self.valid_from = None, arrangement, municipality, valid_from
+
 
 class FunctionContactRecord:
-    __slots__ = ("pk", "municipality", "kind", "role", "email", "e164", "number", "opening_hours")
+    __slots__ = ("pk", "place", "kind", "role", "email", "e164", "number", "opening_hours", "legevakt")
 
-    def __init__(self, pk, municipality, kind, role, *, email="", e164="", number=None, opening_hours=""):
-        self.pk, self.municipality, self.kind, self.role = pk, municipality, kind, role
+    def __init__(self, pk, place, kind, role, *, email="", e164="", number=None, opening_hours="", legevakt=None):
+        self.pk, self.place, self.kind, self.role = pk, place, kind, role
         self.email, self.e164, self.number, self.opening_hours = email, e164, number, opening_hours
+        self.legevakt = legevakt
 
 
 class PhoneRecord:
@@ -118,6 +251,13 @@ ADD_PHONE = "add_phone"
 CHANGE_PHONE = "change_phone"
 ADD_FUNCTION_CONTACT = "add_function_contact"
 CHANGE_FUNCTION_CONTACT = "change_function_contact"
+CREATE_ARRANGEMENT = "create_arrangement"
+CHANGE_ARRANGEMENT = "change_arrangement"
+ADD_MEMBERSHIP = "add_membership"
+CREATE_LEGEVAKT = "create_legevakt"
+CHANGE_LEGEVAKT = "change_legevakt"
+# What a row creates, rather than changes: the preview counts such a row as new.
+CREATING = (CREATE_PHYSICIAN, APPOINT, CREATE_ARRANGEMENT, ADD_MEMBERSHIP, CREATE_LEGEVAKT)
 
 
 @dataclass
@@ -140,12 +280,15 @@ class Operation:
         them took a third of a big sheet's plan.
         """
         target = self.target
-        new = self.action in (CREATE_PHYSICIAN, APPOINT, ADD_PHONE, ADD_FUNCTION_CONTACT)
+        new = self.action in (*CREATING, ADD_PHONE, ADD_FUNCTION_CONTACT)
         ident = "new" if new or getattr(target, "pk", None) is None else target.pk
         if self.action in (ADD_PHONE, CHANGE_PHONE):
             values = f"{target.e164}|{target.note}"
         elif self.action == ADD_FUNCTION_CONTACT:
-            values = f"{target.kind}|{target.role}|{target.email}|{target.e164}|{target.opening_hours}"
+            legevakt = target.legevakt.name if target.legevakt is not None else ""
+            values = f"{target.kind}|{target.role}|{target.email}|{target.e164}|{target.opening_hours}|{legevakt}"
+        elif self.action in (CREATE_ARRANGEMENT, CREATE_LEGEVAKT, ADD_MEMBERSHIP):
+            values = f"{self.new}"
         else:
             values = f"{self.old}|{self.new}"
         return f"{self.row}|{self.action}|{ident}|{self.column}|{self.field}|{values}"
@@ -162,8 +305,13 @@ ACTION_LABELS = {
     END_APPOINTMENT: gettext_lazy("End the appointment"),
     ADD_PHONE: gettext_lazy("Add a number"),
     CHANGE_PHONE: gettext_lazy("Change a number's note"),
-    ADD_FUNCTION_CONTACT: gettext_lazy("Add a function contact to the municipality"),
-    CHANGE_FUNCTION_CONTACT: gettext_lazy("Change the municipality's role mailbox"),
+    ADD_FUNCTION_CONTACT: gettext_lazy("Add a function contact"),
+    CHANGE_FUNCTION_CONTACT: gettext_lazy("Change a function contact"),
+    CREATE_ARRANGEMENT: gettext_lazy("Register the intermunicipal arrangement"),
+    CHANGE_ARRANGEMENT: gettext_lazy("Change the intermunicipal arrangement"),
+    ADD_MEMBERSHIP: gettext_lazy("Add the municipality to the arrangement"),
+    CREATE_LEGEVAKT: gettext_lazy("Register the legevakt"),
+    CHANGE_LEGEVAKT: gettext_lazy("Change the legevakt"),
 }
 
 
@@ -188,7 +336,7 @@ class RowPlan:
     def kind(self):
         if self.problems:
             return "error"
-        if any(op.action in (CREATE_PHYSICIAN, APPOINT) for op in self.operations):
+        if any(op.action in CREATING for op in self.operations):
             return "new"
         if self.operations:
             return "updated"
@@ -264,48 +412,47 @@ class Snapshot:
             physician = self.physicians[physician_id]
             self.phones[physician][e164] = PhoneRecord(pk, e164, note, physician=physician)
             self.by_name_phone[(name_key(physician.name), e164)].append(physician)
-        self.mailboxes = defaultdict(dict)  # municipality id → {role: FunctionContactRecord}
-        self.function_numbers = defaultdict(set)  # municipality id → {e164}
-        contacts = _e164(FunctionContact.objects.filter(municipality__isnull=False))
-        for pk, municipality_id, kind, role, email, e164 in contacts.values_list(
-            "pk", "municipality_id", "kind", "role", "email", "e164"
-        ):
-            if kind == ContactKind.ROLE_MAILBOX:
-                record = FunctionContactRecord(pk, municipality_by_id[municipality_id], kind, role, email=email)
-                self.mailboxes[municipality_id].setdefault(role, record)
-            else:
-                self.function_numbers[municipality_id].add(e164)
-        self.current = defaultdict(list)  # (municipality id, role) → [AppointmentRecord]
+        self._load_organisation(municipality_by_id)
+        self.current = defaultdict(list)  # (place key, role) → [AppointmentRecord]
         self.registered = defaultdict(list)  # the same, only those in the registry (not planned by this sheet)
-        self.holding = {}  # (municipality id, role, physician record) → AppointmentRecord
-        self.in_municipality = defaultdict(list)  # municipality id → [AppointmentRecord]
-        # The sheet speaks of a municipality's own appointments only: a district's (a bydelsoverlege) and an
-        # arrangement's are kept in the admin, and the import neither changes nor ends them.
-        current = (
-            Appointment.objects.on(today)
-            .filter(district__isnull=True, arrangement__isnull=True)
-            .order_by("start_date", "pk")
-        )
+        self.holding = {}  # (place key, role, physician record) → AppointmentRecord
+        self.in_place = defaultdict(list)  # place key → [AppointmentRecord]
         # Roles a municipality holds through an arrangement on the day: (municipality id, role) →
-        # [(physician record, arrangement name)]. A row naming that person there changes nothing; a row naming
-        # someone else is refused (see Planner._held_through).
+        # [(physician record, ArrangementRecord)]. A row for the municipality itself that names that person
+        # changes nothing; one naming someone else is refused (Planner._check_places).
         self.through = defaultdict(list)
-        members = defaultdict(list)
-        for arrangement_id, municipality_id in Membership.objects.on(today).values_list(
-            "arrangement_id", "municipality_id"
-        ):
-            members[arrangement_id].append(municipality_id)
-        through = Appointment.objects.on(today).filter(arrangement__isnull=False).order_by("start_date", "pk")
-        for physician_id, arrangement_id, arrangement_name, role in through.values_list(
-            "physician_id", "arrangement_id", "arrangement__name", "role"
-        ):
-            for municipality_id in members[arrangement_id]:
-                self.through[(municipality_id, role)].append((self.physicians[physician_id], arrangement_name))
-        for pk, physician_id, municipality_id, role, start, end, note in current.values_list(
-            "pk", "physician_id", "municipality_id", "role", "start_date", "end_date", "note"
+        current = Appointment.objects.on(today).order_by("start_date", "pk")
+        for (
+            pk,
+            physician_id,
+            municipality_id,
+            district_id,
+            arrangement_id,
+            role,
+            start,
+            end,
+            note,
+        ) in current.values_list(
+            "pk",
+            "physician_id",
+            "municipality_id",
+            "district_id",
+            "arrangement_id",
+            "role",
+            "start_date",
+            "end_date",
+            "note",
         ):
             record = AppointmentRecord(
-                pk, self.physicians[physician_id], municipality_by_id[municipality_id], role, start, end, note
+                pk,
+                self.physicians[physician_id],
+                municipality_by_id.get(municipality_id),
+                role,
+                start,
+                end,
+                note,
+                district=self.district_by_pk.get(district_id),
+                arrangement=self.arrangements.get(arrangement_id),
             )
             self.add_appointment(record)
         self.appointment_phones = defaultdict(dict)  # appointment pk → {e164: PhoneRecord}
@@ -313,6 +460,75 @@ class Snapshot:
             "pk", "appointment_id", "e164", "note"
         ):
             self.appointment_phones[appointment_id][e164] = PhoneRecord(pk, e164, note)
+
+    def _load_organisation(self, municipality_by_id):
+        """Arrangements and their members, districts, legevakter and every owner's function contacts."""
+        today = self.today
+        self.arrangements = {}  # pk → ArrangementRecord
+        self.arrangements_by_name = defaultdict(list)  # name_key → [ArrangementRecord]
+        for pk, name, kind, roles in Arrangement.objects.values_list("pk", "name", "kind", "roles"):
+            chosen = set(roles.split())
+            record = ArrangementRecord(pk, name, kind, [role for role in Role.values if not chosen or role in chosen])
+            self.arrangements[pk] = record
+            self.arrangements_by_name[name_key(name)].append(record)
+        self.member_of = defaultdict(list)  # municipality id → [ArrangementRecord] it is a member of on the day
+        for arrangement_id, municipality_id, valid_from in (
+            Membership.objects.open_on(today)
+            .order_by("valid_from")
+            .values_list("arrangement_id", "municipality_id", "valid_from")
+        ):
+            record = self.arrangements[arrangement_id]
+            if valid_from <= today:
+                record.members[municipality_id] = None
+                self.member_of[municipality_id].append(record)
+            else:
+                record.members.setdefault(municipality_id, valid_from)
+        self.districts = defaultdict(list)  # municipality id → [DistrictRecord]
+        self.district_by_pk = {}
+        for pk, number, name, municipality_id in District.objects.order_by("number").values_list(
+            "pk", "number", "name", "municipality_id"
+        ):
+            record = DistrictRecord(pk, number, name, municipality_by_id[municipality_id])
+            self.districts[municipality_id].append(record)
+            self.district_by_pk[pk] = record
+        self.mailboxes = defaultdict(lambda: defaultdict(list))  # place key → {role: [FunctionContactRecord]}
+        self.function_numbers = defaultdict(dict)  # place key → {e164: FunctionContactRecord}
+        served = defaultdict(set)  # legevakt id → {place key}
+        serving_municipalities = defaultdict(set)  # legevakt id → {municipality id}, for who keeps it
+        contacts = _e164(FunctionContact.objects.all()).values_list(
+            "pk",
+            "municipality_id",
+            "district_id",
+            "arrangement_id",
+            "legevakt_id",
+            "kind",
+            "role",
+            "email",
+            "e164",
+            "opening_hours",
+        )
+        for pk, municipality_id, district_id, arrangement_id, legevakt_id, kind, role, email, e164, hours in contacts:
+            district = self.district_by_pk.get(district_id)
+            place = place_key(municipality_by_id.get(municipality_id), district, self.arrangements.get(arrangement_id))
+            if kind == ContactKind.LEGEVAKT:
+                served[legevakt_id].add(place)
+                serving_municipalities[legevakt_id].add(district.municipality.pk if district else municipality_id)
+                continue
+            record = FunctionContactRecord(pk, None, kind, role, email=email, e164=e164 or "", opening_hours=hours)
+            if kind == ContactKind.ROLE_MAILBOX:
+                self.mailboxes[place][role].append(record)
+            else:
+                self.function_numbers[place][e164] = record
+        self.legevakter = {}  # name_key → LegevaktRecord
+        scope = self.scope.municipality_ids
+        for pk, name, e164, hours in _e164(Legevakt.objects.all()).values_list("pk", "name", "e164", "opening_hours"):
+            municipalities = serving_municipalities[pk]
+            changeable = scope is None or bool(municipalities & scope)
+            offices = {municipality_by_id[m].county.county_governor for m in municipalities if m is not None}
+            keepers = "" if changeable else access.kept_by_text(sorted(offices, key=lambda office: office.name))
+            record = LegevaktRecord(pk, name, e164, parse_phone(e164), hours, changeable=changeable, keepers=keepers)
+            record.served = served[pk]
+            self.legevakter[name_key(name)] = record
 
     def _index(self, physician):
         if physician.hpr_number:
@@ -323,11 +539,24 @@ class Snapshot:
                 bucket.append(physician)
 
     def add_appointment(self, appointment):
+        place = appointment.place
         if appointment.pk is not None:
-            self.registered[(appointment.municipality.pk, appointment.role)].append(appointment)
-        self.current[(appointment.municipality.pk, appointment.role)].append(appointment)
-        self.holding[(appointment.municipality.pk, appointment.role, appointment.physician)] = appointment
-        self.in_municipality[appointment.municipality.pk].append(appointment)
+            self.registered[(place, appointment.role)].append(appointment)
+        self.current[(place, appointment.role)].append(appointment)
+        self.holding[(place, appointment.role, appointment.physician)] = appointment
+        self.in_place[place].append(appointment)
+        arrangement = appointment.arrangement
+        if arrangement is not None:
+            for municipality_id, joins in arrangement.members.items():
+                if joins is None:
+                    self.through[(municipality_id, appointment.role)].append((appointment.physician, arrangement))
+
+    def add_member(self, arrangement, municipality):
+        """`municipality` is a member of `arrangement` from the day: its holders hold their roles there."""
+        arrangement.members[municipality.pk] = None
+        self.member_of[municipality.pk].append(arrangement)
+        for appointment in self.in_place.get(("a", arrangement), []):
+            self.through[(municipality.pk, appointment.role)].append((appointment.physician, arrangement))
 
     def may_write_to(self, municipality):
         return self.scope.municipality_ids is None or municipality.pk in self.scope.municipality_ids
@@ -336,13 +565,16 @@ class Snapshot:
 # Reading the rows: cells → clean values, or errors per cell.
 
 READERS = {
-    **dict.fromkeys(normalise.ORGANISATION_KEYS, normalise.cell_text),
+    ARRANGEMENT: normalise.read_arrangement,
+    DISTRICT: normalise.cell_text,
+    LEGEVAKT_NAME: normalise.read_legevakt_name,
+    LEGEVAKT_PHONE: normalise.split_phones,
     MUNICIPALITY_NUMBER: normalise.clean_municipality_number,
     MUNICIPALITY_NAME: normalise.cell_text,
     ROLE: normalise.clean_role,
     NOTE: normalise.clean_note,
     FUNCTION_PHONE: normalise.split_phones,
-    FUNCTION_EMAIL: normalise.clean_email,
+    FUNCTION_EMAIL: normalise.read_mailboxes,
     "name": normalise.clean_name,
     "phone": normalise.split_phones,
     "email": normalise.clean_email,
@@ -420,6 +652,7 @@ class Person:
     physician: object = None  # the matched or planned PhysicianRecord
     same_as: object = None  # a Person earlier on the same row with this name and no contact of their own
     matched_by: str = ""  # "hpr", "email", "phone" or "here": how an existing physician was found
+    place: object = None  # the Place of their appointment (Planner._check_places)
 
     def column(self, part):
         return person_column(self.slot, part)
@@ -447,6 +680,11 @@ class Planner:
         self.rejected_municipalities = set()
         self.unresolved = False
         self.resolutions = {}  # (number cell, name cell) → Resolution
+        self.sheet_kinds = {}  # arrangement name key → (first row, kind) that the sheet gives it
+        self.named_arrangements = []  # [ArrangementRecord] valid rows place people in
+        self.districts_named = False  # the sheet has a district column: districts' appointments may be missing
+        self.converted = set()  # ids of own appointments this plan ends because they are now held through one
+        self.seen_mailboxes = defaultdict(set)  # (place key, role) → ids of the mailboxes the sheet named
 
     # Matching: read only.
 
@@ -479,7 +717,9 @@ class Planner:
                     person.matched_by = "phone"
                     return physician
         if not person.has_contact and not person.hpr:
-            for appointment in state.in_municipality.get(municipality.pk, []):
+            places = [("m", municipality.pk), *[("d", d.pk) for d in state.districts.get(municipality.pk, [])]]
+            places += [("a", arrangement) for arrangement in state.member_of.get(municipality.pk, [])]
+            for appointment in (a for place in places for a in state.in_place.get(place, [])):
                 if name_key(appointment.physician.name) == key:
                     person.matched_by = "here"
                     return appointment.physician
@@ -495,36 +735,411 @@ class Planner:
         plan = RowPlan(number=row.number, cells=row.cells)
         for key, message in row.errors.items():
             plan.problems.append(Problem(key, message))
-        for key in normalise.ORGANISATION_KEYS:
-            if row.values.get(key):
-                # Written to the municipality instead, the row's people would be in the wrong place.
-                plan.problems.append(
-                    Problem(
-                        key,
-                        _(
-                            "«%(value)s»: the import does not yet place people in a district, an intermunicipal "
-                            "arrangement or a legevakt. Enter them in the admin, and empty this cell."
-                        )
-                        % {"value": row.values[key]},
-                    )
-                )
         municipality = self._municipality(row, plan)
+        place = self._place(row, plan, municipality) if municipality is not None else None
+        legevakt = self._read_legevakt(row, plan)
         people = self._people(row, plan, municipality)
+        if place is not None:
+            self._check_places(plan, place, people)
         if plan.problems:
             if municipality is not None:
                 self.rejected_municipalities.add(municipality.pk)
             return plan
+        # Nothing above changed the snapshot: a rejected row leaves no trace for the rows after it.
         plan.municipality = municipality
         self.valid_municipalities[municipality.pk] = municipality
-        self._function_contacts(row, plan, municipality, layout)
+        self._join(plan, place)
+        self._function_contacts(row, plan, place, layout)
+        if legevakt is not None:
+            self._legevakt(plan, place, *legevakt)
         if not people:
             if row.vacancy:
                 plan.reason = _("The sheet says the post is vacant: no physician to import.")
             elif not plan.operations:
                 plan.reason = _("No physician on this row (a vacancy): nothing to import.")
             return plan
-        self._apply_people(plan, municipality, people, row.values.get(NOTE, ""))
+        self._apply_people(plan, people, row.values.get(NOTE, ""))
         return plan
+
+    # Where the row's people and contacts go.
+
+    def _place(self, row, plan, municipality):
+        """Return the row's Place (the municipality, a district of it, or an arrangement), or None after a problem."""
+        cell = row.values.get(ARRANGEMENT)
+        district = row.values.get(DISTRICT, "")
+        if cell and district:
+            plan.problems.append(
+                Problem(
+                    DISTRICT,
+                    _(
+                        "A row is about a district or about an intermunicipal arrangement, not both: «%(district)s» "
+                        "and «%(arrangement)s». Put the district's people on a row of their own."
+                    )
+                    % {"district": district, "arrangement": cell.name},
+                )
+            )
+            return None
+        if district:
+            found = self._find_district(district, municipality, plan)
+            return Place(municipality, district=found) if found is not None else None
+        if cell:
+            return self._find_arrangement(cell, municipality, plan)
+        return Place(municipality)
+
+    def _find_district(self, text, municipality, plan):
+        districts = self.state.districts.get(municipality.pk, [])
+        compact = text.replace(" ", "")
+        if compact.isdigit():
+            number = compact if len(compact) == 6 else municipality.number + compact.zfill(2)
+            found = [d for d in districts if d.number == number]
+        else:
+            keys = _district_keys(text)
+            found = [d for d in districts if d.keys & keys]
+        if len(found) == 1:
+            if text != found[0].name:
+                plan.notes.append(
+                    _("«%(text)s» read as the district %(district)s (%(number)s) of %(municipality)s.")
+                    % {
+                        "text": text,
+                        "district": found[0].name,
+                        "number": found[0].number,
+                        "municipality": municipality.name,
+                    }
+                )
+            return found[0]
+        if not districts:
+            message = _(
+                "%(municipality)s has no districts in the registry. Leave «Bydel» empty, or ask a national "
+                "administrator to add the district."
+            ) % {"municipality": municipality.name}
+        else:
+            message = _("%(municipality)s has no district «%(text)s». Its districts are: %(districts)s.") % {
+                "municipality": municipality.name,
+                "text": text,
+                "districts": ", ".join(f"{d.name} ({d.number})" for d in districts),
+            }
+        plan.problems.append(Problem(DISTRICT, message))
+        return None
+
+    def _find_arrangement(self, cell, municipality, plan):
+        key = name_key(cell.name)
+        first = self.sheet_kinds.get(key)
+        if cell.kind and first is not None and first[1] != cell.kind:
+            plan.problems.append(
+                Problem(
+                    ARRANGEMENT,
+                    _(
+                        "Row %(row)s gives %(arrangement)s the kind «%(kind)s», this row «%(other)s». Write the same "
+                        "kind on every row, or none."
+                    )
+                    % {
+                        "row": first[0],
+                        "arrangement": cell.name,
+                        "kind": ArrangementKind(first[1]).label,
+                        "other": ArrangementKind(cell.kind).label,
+                    },
+                )
+            )
+            return None
+        found = self.state.arrangements_by_name.get(key, [])
+        if len(found) > 1:
+            plan.problems.append(
+                Problem(
+                    ARRANGEMENT,
+                    _("«%(name)s» is the name of more than one arrangement: %(candidates)s. Write its exact name.")
+                    % {"name": cell.name, "candidates": _(" or ").join(f"«{a.name}»" for a in found)},
+                )
+            )
+            return None
+        if not found:
+            return Place(municipality, pending=cell)
+        arrangement = found[0]
+        joins = arrangement.members.get(municipality.pk)
+        if joins is not None:
+            plan.problems.append(
+                Problem(
+                    ARRANGEMENT,
+                    _(
+                        "%(municipality)s joins %(arrangement)s on %(date)s. Until then the import cannot place people "
+                        "there: enter them in the admin, or import the row from that day."
+                    )
+                    % {"municipality": municipality.name, "arrangement": arrangement.name, "date": joins.isoformat()},
+                )
+            )
+            return None
+        return Place(municipality, arrangement=arrangement)
+
+    def _check_places(self, plan, place, people):
+        """Give each person the place of their appointment, and refuse what would contradict an arrangement.
+
+        An arrangement holds only the roles it covers: a person in another role on its row is appointed in the
+        municipality itself (a note says so). A municipality that holds a role through one arrangement cannot
+        take it through another, nor give it to someone else itself: the import never guesses which ended.
+        """
+        state = self.state
+        municipality = place.municipality
+        arrangement = place.arrangement
+        for person in people:
+            person.place = place
+            if arrangement is not None and not arrangement.covers(person.role):
+                person.place = Place(municipality)
+                plan.notes.append(
+                    _(
+                        "%(arrangement)s holds only %(roles)s for its members: %(name)s is appointed as %(role)s of "
+                        "%(municipality)s itself."
+                    )
+                    % {
+                        "arrangement": arrangement.name,
+                        "roles": ", ".join(str(Role(role).label) for role in arrangement.roles),
+                        "name": person.name,
+                        "role": Role(person.role).label,
+                        "municipality": municipality.name,
+                    }
+                )
+            if person.place.district is not None:
+                continue
+            through = state.through.get((municipality.pk, person.role), [])
+            into_arrangement = person.place.arrangement is not None or person.place.pending is not None
+            others = [(holder, a) for holder, a in through if not into_arrangement or a is not person.place.arrangement]
+            if not others:
+                continue
+            values = {
+                "role": Role(person.role).label,
+                "municipality": municipality.name,
+                "arrangement": ", ".join(sorted({a.name for _holder, a in others})),
+                "name": person.name,
+                "holders": ", ".join(sorted({holder.name for holder, _a in others})),
+            }
+            if into_arrangement:
+                values["other"] = (
+                    person.place.arrangement.name if person.place.arrangement else person.place.pending.name
+                )
+                plan.problems.append(
+                    Problem(
+                        ARRANGEMENT,
+                        _(
+                            "%(municipality)s has its %(role)s through %(arrangement)s (%(holders)s), not through "
+                            "%(other)s. End its membership of %(arrangement)s in the admin first, or write "
+                            "%(arrangement)s here."
+                        )
+                        % values,
+                    )
+                )
+                continue
+            physician = person.same_as.physician if person.same_as is not None else person.physician
+            if physician is None or not any(holder is physician for holder, _a in others):
+                plan.problems.append(
+                    Problem(
+                        person.column("name"),
+                        _(
+                            "%(municipality)s has its %(role)s through %(arrangement)s (%(holders)s), not "
+                            "«%(name)s». Change the arrangement's appointment in the admin, or write %(holders)s here."
+                        )
+                        % values,
+                    )
+                )
+
+    def _join(self, plan, place):
+        """The arrangement of a row, registered if the sheet names it first, and the row's municipality a member."""
+        if place.arrangement is None and place.pending is None:
+            return
+        state = self.state
+        municipality = place.municipality
+        cell = place.pending
+        key = name_key(place.arrangement.name if cell is None else cell.name)
+        wanted = self.sheet_kinds.get(key, (None, ""))[1]
+        arrangement = place.arrangement
+        if arrangement is None:
+            arrangement = ArrangementRecord(None, cell.name, wanted or ArrangementKind.OTHER.value, list(Role.values))
+            state.arrangements_by_name[key].append(arrangement)
+            more = []
+            if not wanted:
+                more.append(
+                    later(
+                        gettext_noop(
+                            "its kind is not in the sheet, so it is registered as «%(kind)s»: write the kind in "
+                            "brackets after the name, or change it in the admin"
+                        ),
+                        {"kind": ArrangementKind.OTHER.label},
+                    )
+                )
+            more.append(later(gettext_noop("it holds every role for its members; change that in the admin")))
+            reason = later(gettext_noop("no arrangement in the registry has this name"), None, *more)
+            plan.operations.append(
+                Operation(
+                    CREATE_ARRANGEMENT, plan.number, arrangement, ARRANGEMENT, "name", "", arrangement.label(), reason
+                )
+            )
+            place.arrangement, place.pending = arrangement, None
+        elif wanted and wanted != arrangement.kind:
+            plan.operations.append(
+                Operation(
+                    CHANGE_ARRANGEMENT,
+                    plan.number,
+                    arrangement,
+                    ARRANGEMENT,
+                    "kind",
+                    ArrangementKind(arrangement.kind).label,
+                    ArrangementKind(wanted).label,
+                    later(gettext_noop("the kind in brackets after the arrangement's name")),
+                )
+            )
+            arrangement.kind = wanted
+        if arrangement not in self.named_arrangements:
+            self.named_arrangements.append(arrangement)
+        if municipality.pk not in arrangement.members:
+            state.add_member(arrangement, municipality)
+            plan.operations.append(
+                Operation(
+                    ADD_MEMBERSHIP,
+                    plan.number,
+                    MembershipRecord(arrangement, municipality, self.today),
+                    ARRANGEMENT,
+                    "valid_from",
+                    "",
+                    _("%(municipality)s, member from %(date)s")
+                    % {"municipality": municipality.name, "date": self.today},
+                    later(
+                        gettext_noop("%(municipality)s is not a member of %(arrangement)s today"),
+                        {"municipality": municipality.name, "arrangement": arrangement.name},
+                    ),
+                )
+            )
+
+    def _read_legevakt(self, row, plan):
+        """Return (name, PhoneEntry or None, LegevaktRecord or None) of the row's legevakt columns, or None."""
+        name = row.values.get(LEGEVAKT_NAME, "")
+        phones = row.values.get(LEGEVAKT_PHONE, [])
+        if LEGEVAKT_NAME in row.errors or LEGEVAKT_PHONE in row.errors or not (name or phones):
+            return None
+        if not name:
+            plan.problems.append(
+                Problem(
+                    LEGEVAKT_NAME,
+                    _(
+                        "There is a legevakt number but no legevakt. Write the legevakt's name in the «Legevakt» "
+                        "column."
+                    ),
+                )
+            )
+            return None
+        if len(phones) > 1:
+            plan.problems.append(
+                Problem(
+                    LEGEVAKT_PHONE,
+                    _(
+                        "A legevakt has one direct number in the registry, and this cell has %(count)s. Write the one "
+                        "the authorities should call."
+                    )
+                    % {"count": len(phones)},
+                )
+            )
+            return None
+        entry = phones[0] if phones else None
+        record = self.state.legevakter.get(name_key(name))
+        if record is None and entry is None:
+            plan.problems.append(
+                Problem(
+                    LEGEVAKT_PHONE,
+                    _(
+                        "%(name)s is not in the registry. Write its direct number in «Legevakt telefon» to register "
+                        "it, or check the name against the registry's legevakter."
+                    )
+                    % {"name": name},
+                )
+            )
+            return None
+        if record is not None and entry is not None and record.set_on_row is not None and entry.e164 != record.e164:
+            plan.problems.append(
+                Problem(
+                    LEGEVAKT_PHONE,
+                    _(
+                        "Row %(row)s gives %(name)s the number %(number)s. A legevakt has one direct number: write the "
+                        "same on every row."
+                    )
+                    % {"row": record.set_on_row, "name": record.name, "number": phone_text(record.number, "")},
+                )
+            )
+            return None
+        return name, entry, record
+
+    def _legevakt(self, plan, place, name, entry, record):
+        """The legevakt that serves the row's municipality (or district): registered, changed, and linked."""
+        state = self.state
+        if record is None:
+            record = state.legevakter.get(name_key(name))  # registered by an earlier row of this sheet
+        if record is None:
+            record = LegevaktRecord(None, name, entry.e164, entry.number, entry.note)
+            record.set_on_row = plan.number
+            state.legevakter[name_key(name)] = record
+            plan.operations.append(
+                Operation(
+                    CREATE_LEGEVAKT,
+                    plan.number,
+                    record,
+                    LEGEVAKT_NAME,
+                    "name",
+                    "",
+                    f"{name}: {phone_text(entry.number, entry.note)}",
+                    later(
+                        gettext_noop(
+                            "no legevakt in the registry has this name; its direct number is for the authorities only "
+                            "until an office makes it public"
+                        )
+                    ),
+                )
+            )
+        elif entry is not None:
+            changes = []
+            if entry.e164 != record.e164:
+                changes.append(("number", phone_text(record.number, ""), entry))
+            if entry.note and entry.note != record.opening_hours:
+                changes.append(("opening_hours", record.opening_hours, entry.note))
+            if changes and not record.changeable:
+                plan.notes.append(
+                    _("Not changed: %(name)s's number %(number)s: the legevakt is kept by %(offices)s.")
+                    % {"name": record.name, "number": phone_text(entry.number, entry.note), "offices": record.keepers}
+                )
+            elif changes:
+                record.set_on_row = plan.number
+                for field_name, old, new in changes:
+                    shown = phone_text(new.number, "") if field_name == "number" else new
+                    plan.operations.append(
+                        Operation(
+                            CHANGE_LEGEVAKT,
+                            plan.number,
+                            record,
+                            LEGEVAKT_PHONE,
+                            field_name,
+                            old,
+                            shown,
+                            later(gettext_noop("the legevakt's direct number and opening hours in the sheet")),
+                        )
+                    )
+                if entry.e164 != record.e164:
+                    record.e164, record.number = entry.e164, entry.number
+                if entry.note:
+                    record.opening_hours = entry.note
+            else:
+                record.set_on_row = plan.number
+        # The legevakt serves the municipality (or the district), whatever arrangement the row names.
+        served = Place(place.municipality, district=place.district)
+        if served.key in record.served:
+            return
+        record.served.add(served.key)
+        contact = FunctionContactRecord(None, served, ContactKind.LEGEVAKT, "", legevakt=record)
+        plan.operations.append(
+            Operation(
+                ADD_FUNCTION_CONTACT,
+                plan.number,
+                contact,
+                LEGEVAKT_NAME,
+                "legevakt",
+                "",
+                record.name,
+                later(gettext_noop("the legevakt that serves %(place)s"), {"place": str(served)}),
+            )
+        )
 
     def _municipality(self, row, plan):
         if MUNICIPALITY_NUMBER in row.errors:
@@ -625,39 +1240,45 @@ class Planner:
             people.append(person)
         return people
 
-    def _function_contacts(self, row, plan, municipality, layout):
-        """The municipality's own contacts on the row: function columns, and a vacant post's numbers and address."""
+    def _function_contacts(self, row, plan, place, layout):
+        """The function contacts on the row, of its place (the municipality, the district or the arrangement):
+        the function columns, and a vacant post's numbers and address."""
         phones = list(row.values.get(FUNCTION_PHONE, []))
-        email_column = layout.first_column(FUNCTION_EMAIL)
-        mailboxes = [(row.values.get(FUNCTION_EMAIL, ""), email_column.role if email_column else "")]
+        mailboxes = list(row.values.get(FUNCTION_EMAIL, []))
         if row.vacancy:
             phones += [
                 normalise.PhoneEntry(entry.number, entry.note, entry.column_kind or PhoneKind.SWITCHBOARD)
                 for entry in row.values.get(person_column("chief", "phone"), [])
             ]
-            mailboxes.append((row.values.get(person_column("chief", "email"), ""), ""))
-            if phones or any(email for email, _role in mailboxes):
+            email = row.values.get(person_column("chief", "email"), "")
+            if email:
+                mailboxes.append(normalise.MailboxEntry(email))
+            if phones or mailboxes:
                 plan.notes.append(
                     _(
                         "The name cell says the post is vacant: the numbers and the address on this row are "
-                        "written as the municipality's function contacts."
+                        "written as the function contacts of %(place)s."
                     )
+                    % {"place": place}
                 )
+        if (phones or mailboxes) and place.arrangement is not None:
+            plan.notes.append(
+                _(
+                    "The row names %(arrangement)s: its function contacts are the arrangement's. Write "
+                    "%(municipality)s's own on a row without the arrangement."
+                )
+                % {"arrangement": place.arrangement.name, "municipality": place.municipality.name}
+            )
         state = self.state
-        for email, role in mailboxes:
-            if not email:
-                continue
-            current = state.mailboxes[municipality.pk].get(role)
-            if current is not None and current.email.casefold() == email.casefold():
-                continue
-            reason = later(gettext_noop("the municipality's role mailbox"))
-            if current is None:
-                record = FunctionContactRecord(None, municipality, ContactKind.ROLE_MAILBOX, role, email=email)
-                state.mailboxes[municipality.pk][role] = record
-                plan.operations.append(
-                    Operation(ADD_FUNCTION_CONTACT, row.number, record, FUNCTION_EMAIL, "email", "", email, reason)
-                )
-            else:
+        key = place.key
+        for mailbox in mailboxes:
+            known = state.mailboxes[key][mailbox.role]
+            seen = self.seen_mailboxes[(key, mailbox.role)]
+            current = next((r for r in known if r.email.casefold() == mailbox.email.casefold()), None)
+            reason = later(gettext_noop("a role mailbox of %(place)s"), {"place": str(place)})
+            if current is None and not seen and len(known) == 1 and known[0].pk is not None:
+                # One mailbox for the role, and the sheet gives another address: the address changed.
+                current = known[0]
                 plan.operations.append(
                     Operation(
                         CHANGE_FUNCTION_CONTACT,
@@ -666,36 +1287,69 @@ class Planner:
                         FUNCTION_EMAIL,
                         "email",
                         current.email,
-                        email,
+                        mailbox.email,
                         reason,
                     )
                 )
-                current.email = email
-        known = state.function_numbers[municipality.pk]
+                current.email = mailbox.email
+            if current is None:
+                current = FunctionContactRecord(
+                    None, place, ContactKind.ROLE_MAILBOX, mailbox.role, email=mailbox.email, opening_hours=mailbox.note
+                )
+                known.append(current)
+                plan.operations.append(
+                    Operation(
+                        ADD_FUNCTION_CONTACT, row.number, current, FUNCTION_EMAIL, "email", "", mailbox.email, reason
+                    )
+                )
+            elif mailbox.note and mailbox.note != current.opening_hours:
+                self._change_hours(plan, current, mailbox.note, FUNCTION_EMAIL)
+            seen.add(id(current))
+        known = state.function_numbers[key]
         for entry in phones:
-            if entry.e164 in known:
+            current = known.get(entry.e164)
+            if current is not None:
+                if entry.note and entry.note != current.opening_hours:
+                    self._change_hours(plan, current, entry.note, FUNCTION_PHONE)
                 continue
             kind = ContactKind.EMERGENCY if entry.kind == PhoneKind.ON_CALL else ContactKind.SWITCHBOARD
-            record = FunctionContactRecord(
-                None, municipality, kind, "", e164=entry.e164, number=entry.number, opening_hours=entry.note
+            known[entry.e164] = FunctionContactRecord(
+                None, place, kind, "", e164=entry.e164, number=entry.number, opening_hours=entry.note
             )
-            known.add(entry.e164)
             plan.operations.append(
                 Operation(
                     ADD_FUNCTION_CONTACT,
                     row.number,
-                    record,
+                    known[entry.e164],
                     column=FUNCTION_PHONE,
                     field="number",
                     new=phone_text(entry.number, entry.note),
                     reason=later(
-                        gettext_noop("a number of the municipality's function (%(kind)s), not of a person"),
-                        {"kind": ContactKind(kind).label},
+                        gettext_noop("a number of the function of %(place)s (%(kind)s), not of a person"),
+                        {"place": str(place), "kind": ContactKind(kind).label},
                     ),
                 )
             )
 
-    def _apply_people(self, plan, municipality, people, note):
+    def _change_hours(self, plan, contact, hours, column):
+        if contact.pk is None:
+            contact.opening_hours = hours  # added by an earlier row of this sheet: added with these hours
+            return
+        plan.operations.append(
+            Operation(
+                CHANGE_FUNCTION_CONTACT,
+                plan.number,
+                contact,
+                column,
+                "opening_hours",
+                contact.opening_hours,
+                hours,
+                later(gettext_noop("the note in brackets after the number or address: its opening hours")),
+            )
+        )
+        contact.opening_hours = hours
+
+    def _apply_people(self, plan, people, note):
         repeats = []
         for index, person in enumerate(people):
             if person.same_as is not None:
@@ -723,8 +1377,8 @@ class Planner:
                 )
             elif person.same_as is None:
                 self._update_physician(plan, physician, person)
-            self._appoint(plan, municipality, person, physician, note if index == 0 else "")
-            first_row = self.named[(municipality.pk, person.role)].setdefault(physician, plan.number)
+            self._appoint(plan, person.place, person, physician, note if index == 0 else "")
+            first_row = self.named[(person.place.key, person.role)].setdefault(physician, plan.number)
             if first_row != plan.number:
                 repeats.append(first_row)
         if not plan.operations and repeats and len(repeats) == len(people):
@@ -773,9 +1427,10 @@ class Planner:
             self.state._index(physician)
         self._add_phones(plan, physician, person)
 
-    def _appoint(self, plan, municipality, person, physician, note):
+    def _appoint(self, plan, place, person, physician, note):
         state = self.state
-        appointment = state.holding.get((municipality.pk, person.role, physician))
+        key = place.key
+        appointment = state.holding.get((key, person.role, physician))
         if appointment is not None:
             if note and note != appointment.note:
                 plan.operations.append(
@@ -793,12 +1448,23 @@ class Planner:
                 appointment.note = note
             if physician.pk is None or physician.changeable:
                 self._add_phones(plan, physician, person, appointment=appointment)
+            self._end_own(plan, place, person.role, physician)
             return
-        if self._held_through(plan, municipality, person, physician):
+        if key[0] == "m" and self._held_through(plan, place.municipality, person, physician):
             return
         # Who holds the post in the registry today (not others this sheet adds), for "old → new".
-        previous = ", ".join(a.physician.name for a in state.registered.get((municipality.pk, person.role), ()))
-        appointment = AppointmentRecord(None, physician, municipality, person.role, self.today, None, note)
+        previous = ", ".join(a.physician.name for a in state.registered.get((key, person.role), ()))
+        appointment = AppointmentRecord(
+            None,
+            physician,
+            None if place.arrangement is not None else place.municipality,
+            person.role,
+            self.today,
+            None,
+            note,
+            district=place.district,
+            arrangement=place.arrangement,
+        )
         if physician.pk is not None and not physician.changeable:
             appointment.hpr_confirmation = person.hpr
         state.add_appointment(appointment)
@@ -807,11 +1473,24 @@ class Planner:
             more.append(MATCH_REASONS[person.matched_by](person))
         if physician.pk is not None and not physician.changeable:
             more.append(later(gettext_noop("kept by %(offices)s, who keep the person"), {"offices": physician.keepers}))
-        reason = later(
-            gettext_noop("not in the registry as %(role)s of %(municipality)s"),
-            {"role": Role(person.role).label, "municipality": municipality.name},
-            *more,
-        )
+        if place.arrangement is not None:
+            reason = later(
+                gettext_noop(
+                    "not in the registry as %(role)s of %(arrangement)s, which holds the role for %(members)s"
+                ),
+                {
+                    "role": Role(person.role).label,
+                    "arrangement": place.arrangement.name,
+                    "members": place.municipality.name,
+                },
+                *more,
+            )
+        else:
+            reason = later(
+                gettext_noop("not in the registry as %(role)s of %(municipality)s"),
+                {"role": Role(person.role).label, "municipality": str(place)},
+                *more,
+            )
         plan.operations.append(
             Operation(
                 APPOINT, plan.number, appointment, person.column("name"), "physician", previous, physician.name, reason
@@ -821,43 +1500,59 @@ class Planner:
             plan.operations.append(Operation(CHANGE_APPOINTMENT, plan.number, appointment, NOTE, "note", "", note))
         if physician.pk is None or physician.changeable:
             self._add_phones(plan, physician, person, appointment=appointment)
+        self._end_own(plan, place, person.role, physician)
 
-    def _held_through(self, plan, municipality, person, physician):
-        """True when `municipality` holds `person.role` through an arrangement: the row names that person
-        (nothing to appoint; a note says so), or someone else (refused: the import never guesses whether
-        the arrangement ended). False when the municipality holds the role on its own."""
-        through = self.state.through.get((municipality.pk, person.role), [])
-        if not through:
-            return False
-        arrangements = sorted({name for _physician, name in through})
-        values = {
-            "role": Role(person.role).label,
-            "municipality": municipality.name,
-            "arrangement": ", ".join(arrangements),
-            "name": physician.name,
-            "holders": ", ".join(sorted({holder.name for holder, _name in through})),
-        }
-        if any(holder is physician for holder, _name in through):
-            plan.notes.append(
-                _(
-                    "%(name)s is %(role)s of %(municipality)s through %(arrangement)s: the appointment is the "
-                    "arrangement's, and this row changes nothing about it."
-                )
-                % values
-            )
-            if physician.changeable:
-                self._add_phones(plan, physician, person)  # the person's own numbers, not the appointment's
-            return True
-        plan.problems.append(
-            Problem(
-                person.column("name"),
-                _(
-                    "%(municipality)s has its %(role)s through %(arrangement)s (%(holders)s), not «%(name)s». "
-                    "Change the arrangement's appointment in the admin, or write %(holders)s here."
-                )
-                % values,
+    def _end_own(self, plan, place, role, physician):
+        """A person the row places in an arrangement no longer holds the role in the municipality itself: their own
+        appointment there ends the day before, so that who held the role when stays answerable (as
+        registry.services.form_arrangement does)."""
+        if place.arrangement is None:
+            return
+        own = self.state.holding.get((("m", place.municipality.pk), role, physician))
+        if own is None or own.pk is None or id(own) in self.converted:
+            return
+        if own.end_date is not None and own.end_date < self.today:
+            return
+        self.converted.add(id(own))
+        own.end_date = max(self.today - datetime.timedelta(days=1), own.start_date)
+        plan.operations.append(
+            Operation(
+                END_APPOINTMENT,
+                plan.number,
+                own,
+                person_column(_slot_of(role), "name"),
+                "end_date",
+                "",
+                own.end_date,
+                later(
+                    gettext_noop("%(name)s now holds the role through %(arrangement)s"),
+                    {"name": physician.name, "arrangement": place.arrangement.name},
+                ),
             )
         )
+
+    def _held_through(self, plan, municipality, person, physician):
+        """True when `municipality` holds `person.role` through an arrangement and the row names its holder (on the
+        municipality's own row): nothing to appoint, and a note says so. Naming someone else there was refused
+        before (_check_places)."""
+        through = self.state.through.get((municipality.pk, person.role), [])
+        holders = [(holder, a) for holder, a in through if holder is physician]
+        if not holders:
+            return False
+        plan.notes.append(
+            _(
+                "%(name)s is %(role)s of %(municipality)s through %(arrangement)s: the appointment is the "
+                "arrangement's, and this row changes nothing about it."
+            )
+            % {
+                "role": Role(person.role).label,
+                "municipality": municipality.name,
+                "arrangement": ", ".join(sorted({a.name for _holder, a in holders})),
+                "name": physician.name,
+            }
+        )
+        if physician.changeable:
+            self._add_phones(plan, physician, person)  # the person's own numbers, not the appointment's
         return True
 
     def _add_phones(self, plan, physician, person, appointment=None):
@@ -906,7 +1601,9 @@ class Planner:
     # The whole sheet.
 
     def missing(self, roles):
-        """The open appointments, in the offices and roles the sheet speaks about, that it did not name."""
+        """The open appointments, in the offices and roles the sheet speaks about, that it did not name: in the
+        municipalities themselves, in their districts when the sheet has a district column, and in the
+        arrangements its rows name."""
         offices = {m.county.county_governor_id for m in self.valid_municipalities.values()}
         scope = [
             m
@@ -916,11 +1613,15 @@ class Planner:
             and self.state.may_write_to(m)
             and m.pk not in self.rejected_municipalities
         ]
+        places = [("m", m.pk) for m in scope]
+        if self.districts_named:
+            places += [("d", d.pk) for m in scope for d in self.state.districts.get(m.pk, [])]
+        places += [("a", arrangement) for arrangement in self.named_arrangements]
         out = []
-        for municipality in scope:
+        for place in places:
             for role in roles:
-                named = self.named.get((municipality.pk, role), {})
-                for appointment in self.state.current.get((municipality.pk, role), []):
+                named = self.named.get((place, role), {})
+                for appointment in self.state.current.get((place, role), []):
                     if appointment.pk is None or appointment.physician in named:
                         continue
                     if appointment.end_date is None or appointment.end_date > self.today:
@@ -931,6 +1632,12 @@ class Planner:
 def make_plan(rows, *, layout, snapshot, skipped=()):
     """Return the Plan for the normalised `rows` (read_rows) against `snapshot`. Reads no database."""
     planner = Planner(snapshot)
+    planner.districts_named = DISTRICT in layout.columns
+    for row in rows:
+        # The kind an arrangement's rows give it: the first, which every later row must agree with.
+        cell = row.values.get(ARRANGEMENT)
+        if cell is not None and cell.kind:
+            planner.sheet_kinds.setdefault(name_key(cell.name), (row.number, cell.kind))
     plan = Plan(skipped=list(skipped))
     for row in rows:
         plan.rows.append(planner.plan_row(row, layout))
@@ -955,9 +1662,9 @@ def end_operations(plan):
 
 
 def describe_appointment(appointment):
-    """Return an appointment record as a line in a report: municipality, role, physician and start."""
+    """Return an appointment record as a line in a report: place, role, physician and start."""
     return _("%(municipality)s, %(role)s: %(physician)s (since %(start)s)") % {
-        "municipality": f"{appointment.municipality.number} {appointment.municipality.name}",
+        "municipality": appointment.place_name(),
         "role": Role(appointment.role).label,
         "physician": appointment.physician.name,
         "start": appointment.start_date.strftime("%d.%m.%Y"),

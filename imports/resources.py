@@ -8,7 +8,9 @@ operations applied through registry.services (imports.planning); README, "Import
 
 from import_export import fields, resources, widgets
 
-from imports.normalise import EXPORT_HEADERS
+from imports.normalise import EXPORT_EXTRA_HEADERS, EXPORT_HEADERS
+
+COLUMNS = {**EXPORT_HEADERS, **EXPORT_EXTRA_HEADERS}
 
 
 class TextWidget(widgets.Widget):
@@ -25,7 +27,7 @@ class ContactRow:
     """What one exported sheet row says, as text."""
 
     def __init__(self, **values):
-        for key in EXPORT_HEADERS:
+        for key in COLUMNS:
             setattr(self, key, "")
         for key, value in values.items():
             setattr(self, key, value)
@@ -34,10 +36,10 @@ class ContactRow:
 class ContactResource(resources.Resource):
     class Meta:
         # Only the columns declared below, in their order.
-        fields = tuple(EXPORT_HEADERS)
-        export_order = tuple(EXPORT_HEADERS)
+        fields = tuple(COLUMNS)
+        export_order = tuple(COLUMNS)
 
     def __init__(self):
         super().__init__()
-        for key, header in EXPORT_HEADERS.items():
+        for key, header in COLUMNS.items():
             self.fields[key] = fields.Field(attribute=key, column_name=header, widget=TextWidget())

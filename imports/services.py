@@ -24,15 +24,21 @@ from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Prefetch, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts import access
 from imports.apply import apply_plan
 from imports.models import ImportLog, PendingImport, checksum
 from imports.normalise import (
+    ARRANGEMENT,
+    DISTRICT,
     ERROR_HEADER,
+    EXPORT_EXTRA_HEADERS,
     EXPORT_HEADERS,
+    LEGEVAKT_NAME,
+    LEGEVAKT_PHONE,
+    MAILBOX_FIELDS,
     MUNICIPALITY_NAME,
     MUNICIPALITY_NUMBER,
     ROLE,
@@ -42,9 +48,13 @@ from imports.normalise import (
     cell_text,
     clear_caches,
     find_layout,
+    format_phone_entry,
     person_column,
 )
 from imports.planning import (
+    ADD_MEMBERSHIP,
+    CREATE_ARRANGEMENT,
+    CREATE_LEGEVAKT,
     ROLE_SLOTS,
     Snapshot,
     describe_appointment,
@@ -56,7 +66,16 @@ from imports.planning import (
 from imports.resources import ContactResource, ContactRow
 from imports.sheets import Sheet, SheetError, display_name, read_sheet
 from registry import services as registry_services
-from registry.models import Appointment, Membership, Municipality, Phone
+from registry.models import (
+    Appointment,
+    Arrangement,
+    ContactKind,
+    District,
+    FunctionContact,
+    Membership,
+    Municipality,
+    Phone,
+)
 from registry.spreadsheets import neutralise, write_text_row
 
 logger = logging.getLogger(__name__)
@@ -71,6 +90,8 @@ IMPORT_PERMISSION = _permission(settings.IMPORT_EXPORT_IMPORT_PERMISSION_CODE)
 EXPORT_PERMISSION = _permission(settings.IMPORT_EXPORT_EXPORT_PERMISSION_CODE)
 
 KINDS = ("new", "updated", "unchanged", "skipped", "error")
+# What the preview lists on its own, above the rows: the organisation an import creates.
+ORGANISATION_ACTIONS = (CREATE_ARRANGEMENT, ADD_MEMBERSHIP, CREATE_LEGEVAKT)
 
 
 @dataclass
@@ -114,6 +135,8 @@ class ImportReport:
     notices: list = field(default_factory=list)
     missing: list = field(default_factory=list)
     ended: list = field(default_factory=list)
+    # What the import creates beyond people: [(row, what, value)] for arrangements, memberships and legevakter.
+    organisation: list = field(default_factory=list)
     end_blocked: bool = False
     saved: bool = False
     # No phone column was recognised: shown at the top of the preview, and the import waits for a yes.
@@ -156,7 +179,7 @@ def _column_label(layout, key):
     column = layout.first_column(key)
     if column is not None:
         return str(column)
-    return ROLE_HEADER if key == ROLE else EXPORT_HEADERS.get(key, key)
+    return ROLE_HEADER if key == ROLE else EXPORT_HEADERS.get(key) or EXPORT_EXTRA_HEADERS.get(key, key)
 
 
 def _value(layout, cells, key):
@@ -343,6 +366,8 @@ def _describe(report, plan, layout):
         for op in row.operations:
             label = _column_label(layout, op.column) if op.column else ""
             entry.steps.append(Step(op.describe(), label, op.old, op.new, op.reason))
+            if op.action in ORGANISATION_ACTIONS and not row.problems:
+                report.organisation.append((row.number, op.describe(), op.new))
             if op.column:
                 entry.changes.append((label, op.old, op.new))
         if entry.kind == "error":
@@ -394,60 +419,171 @@ def rejects_workbook(report):
 # Export.
 
 
-def export_rows(user):
-    """Return one ContactRow per active municipality `user` may edit (None: all), in the import layout.
+@dataclass
+class _Group:
+    """What the export writes on the rows of one place of a municipality: the municipality itself, a district,
+    or an arrangement it is a member of."""
 
-    A municipality with two people in one role gets a second row. Numbers for authorities only are
-    included only for users who may see them. Costs a fixed number of queries.
+    district: str = ""
+    arrangement: str = ""
+    holders: dict = field(default_factory=lambda: defaultdict(list))  # role → [Appointment]
+    mailboxes: dict = field(default_factory=lambda: defaultdict(list))  # role ("" the function's) → [contact]
+    numbers: dict = field(default_factory=lambda: defaultdict(list))  # ContactKind → [contact]
+    legevakter: list = field(default_factory=list)  # [Legevakt]
+
+    @property
+    def is_empty(self):
+        return not (self.holders or self.mailboxes or self.numbers or self.legevakter)
+
+    def lines(self):
+        return max([len(v) for v in (*self.holders.values(), *self.mailboxes.values())] + [len(self.legevakter), 1])
+
+
+def _contact_cell(contact):
+    if contact.email:
+        return f"{contact.email} ({contact.opening_hours})" if contact.opening_hours else contact.email
+    return format_phone_entry(contact.number, contact.opening_hours)
+
+
+def export_rows(user):
+    """Return the ContactRows of every active municipality `user` may edit (None: all), in the import layout.
+
+    A municipality's own people come first, then each district's (those that run health services, or have
+    people or contacts) with «Bydel», then each arrangement it is a member of today with «Interkommunal
+    ordning»: on every member's rows, as the import reads them back (one appointment to the arrangement).
+    A place with two people in one role, two mailboxes for one role or two legevakter gets a second row.
+    Numbers and contacts for authorities only are included only for users who may see them. Costs a fixed
+    number of queries.
     """
+    today = timezone.localdate()
     municipalities = (Municipality.objects.all() if user is None else access.municipalities_for(user)).active()
     include_restricted = user is None or access.sees_restricted_numbers(user)
     phones = Phone.objects.visible(include_restricted=include_restricted).order_by("pk")
-    # The municipality's own appointments, and those of the arrangements it is a member of today (on every
-    # member's row, as the import reads them back: unchanged). A district's are not the municipality's.
-    members = defaultdict(list)
+    members = defaultdict(list)  # arrangement id → [municipality id]
     for arrangement_id, municipality_id in (
-        Membership.objects.on(timezone.localdate())
+        Membership.objects.on(today)
         .filter(municipality__in=municipalities)
         .values_list("arrangement_id", "municipality_id")
     ):
         members[arrangement_id].append(municipality_id)
+    with translation.override("nb"):
+        # The layout is Norwegian: the kind in brackets as the import reads it back.
+        arrangements = {a.pk: a.label() for a in Arrangement.objects.filter(pk__in=list(members))}
+    districts = defaultdict(list)  # municipality id → [District]
+    district_of = {}
+    for district in District.objects.filter(municipality__in=municipalities).order_by("number"):
+        districts[district.municipality_id].append(district)
+        district_of[district.pk] = district
+    groups = defaultdict(dict)  # municipality id → {place key: _Group}
+
+    def group(municipality_id, key):
+        found = groups[municipality_id].get(key)
+        if found is None:
+            found = groups[municipality_id][key] = _Group()
+            if key[0] == "d":
+                found.district = district_of[key[1]].name
+            elif key[0] == "a":
+                found.arrangement = arrangements[key[1]]
+        return found
+
+    def places(obj):
+        """[(municipality id, place key)] where the export writes `obj` (an appointment or a function contact)."""
+        if obj.arrangement_id:
+            return [(m, ("a", obj.arrangement_id)) for m in members[obj.arrangement_id]]
+        if obj.district_id:
+            return [(district_of[obj.district_id].municipality_id, ("d", obj.district_id))]
+        return [(obj.municipality_id, ("m", obj.municipality_id))]
+
     appointments = (
         Appointment.objects.published()
-        .filter(Q(municipality__in=municipalities, district__isnull=True) | Q(arrangement_id__in=list(members)))
+        .filter(
+            Q(municipality__in=municipalities) | Q(arrangement_id__in=list(members)),
+        )
         .order_by("start_date", "pk")
         .prefetch_related(Prefetch("physician__phones", queryset=phones), Prefetch("phones", queryset=phones))
     )
-    by_municipality = defaultdict(lambda: defaultdict(list))
     for appointment in appointments:
-        for municipality_id in (
-            members[appointment.arrangement_id] if appointment.arrangement_id else [appointment.municipality_id]
-        ):
-            by_municipality[municipality_id][appointment.role].append(appointment)
+        for municipality_id, key in places(appointment):
+            group(municipality_id, key).holders[appointment.role].append(appointment)
+    contacts = (
+        FunctionContact.objects.visible(include_restricted=include_restricted)
+        .filter(
+            Q(municipality__in=municipalities)
+            | Q(district__municipality__in=municipalities)
+            | Q(arrangement_id__in=list(members))
+        )
+        .select_related("legevakt")
+        .order_by("kind", "role", "pk")
+    )
+    for contact in contacts:
+        for municipality_id, key in places(contact):
+            found = group(municipality_id, key)
+            if contact.kind == ContactKind.ROLE_MAILBOX:
+                found.mailboxes[contact.role].append(contact)
+            elif contact.kind == ContactKind.LEGEVAKT:
+                found.legevakter.append(contact.legevakt)
+            else:
+                found.numbers[contact.kind].append(contact)
     rows = []
     for municipality in municipalities.order_by("number"):
-        roles = by_municipality.get(municipality.pk, {})
-        for line in range(max([len(v) for v in roles.values()] or [1])):
-            values = {MUNICIPALITY_NUMBER: municipality.number, MUNICIPALITY_NAME: municipality.name, "note": ""}
-            # The note column belongs to the first person on the row, as the import reads it.
-            note_taken = False
-            for slot, role in ROLE_SLOTS.items():
-                holders = roles.get(role, [])
-                if line >= len(holders):
-                    continue
-                appointment = holders[line]
-                physician = appointment.physician
-                numbers = {}
-                for phone in [*physician.phones.all(), *appointment.phones.all()]:
-                    numbers.setdefault(phone.number.as_e164, phone)
-                values[person_column(slot, "name")] = physician.name
-                values[person_column(slot, "phone")] = phone_cell(numbers.values())
-                values[person_column(slot, "email")] = physician.email
-                values[person_column(slot, "hpr")] = physician.hpr_number or ""
-                if not note_taken:
-                    values["note"] = appointment.note
-                    note_taken = True
-            rows.append(ContactRow(**values))
+        mine = groups.get(municipality.pk, {})
+        keys = [("m", municipality.pk)]
+        keys += [
+            ("d", d.pk) for d in districts.get(municipality.pk, []) if d.runs_health_services or ("d", d.pk) in mine
+        ]
+        keys += sorted((key for key in mine if key[0] == "a"), key=lambda key: arrangements[key[1]])
+        for key in keys:
+            place = mine.get(key) or group(municipality.pk, key)
+            if key[0] == "m" and place.is_empty and any(other[0] == "a" for other in keys):
+                continue  # nothing of its own: the rows of its arrangements say who holds its roles
+            rows += _group_rows(municipality, place)
+    return rows
+
+
+def _group_rows(municipality, group):
+    rows = []
+    for line in range(group.lines()):
+        values = {
+            MUNICIPALITY_NUMBER: municipality.number,
+            MUNICIPALITY_NAME: municipality.name,
+            DISTRICT: group.district,
+            ARRANGEMENT: group.arrangement,
+            "note": "",
+        }
+        # The note column belongs to the first person on the row, as the import reads it.
+        note_taken = False
+        for slot, role in ROLE_SLOTS.items():
+            holders = group.holders.get(role, [])
+            if line >= len(holders):
+                continue
+            appointment = holders[line]
+            physician = appointment.physician
+            numbers = {}
+            for phone in [*physician.phones.all(), *appointment.phones.all()]:
+                numbers.setdefault(phone.number.as_e164, phone)
+            values[person_column(slot, "name")] = physician.name
+            values[person_column(slot, "phone")] = phone_cell(numbers.values())
+            values[person_column(slot, "email")] = physician.email
+            values[person_column(slot, "hpr")] = physician.hpr_number or ""
+            if not note_taken:
+                values["note"] = appointment.note
+                note_taken = True
+        for role, field_name in MAILBOX_FIELDS.items():
+            mailboxes = group.mailboxes.get(role, [])
+            if line < len(mailboxes):
+                values[field_name] = _contact_cell(mailboxes[line])
+        if line == 0:
+            values["emergency_phone"] = " / ".join(
+                _contact_cell(c) for c in group.numbers.get(ContactKind.EMERGENCY, [])
+            )
+            values["switchboard_phone"] = " / ".join(
+                _contact_cell(c) for c in group.numbers.get(ContactKind.SWITCHBOARD, [])
+            )
+        if line < len(group.legevakter):
+            legevakt = group.legevakter[line]
+            values[LEGEVAKT_NAME] = legevakt.name
+            values[LEGEVAKT_PHONE] = format_phone_entry(legevakt.number, legevakt.opening_hours)
+        rows.append(ContactRow(**values))
     return rows
 
 

@@ -350,3 +350,21 @@ def test_a_file_with_a_part_over_the_limit_is_refused_at_upload_in_norwegian(cli
     body = response.content.decode()
     assert response.status_code == 200 and "pakkes ut til" in body and "hver del kan være på høyst 0,1 MB" in body
     assert PendingImport.objects.count() == 0
+
+
+def test_the_preview_lists_the_arrangements_memberships_and_legevakter_it_creates(editor):
+    text = (
+        "Kommunenummer;Kommune;Interkommunal ordning;Kommuneoverlege;Telefon;Legevakt;Legevakt telefon\n"
+        "5045;Grong;Indre Namdal legetjeneste (oppgavefellesskap);Kari Namdal;91234567;Namdal legevakt;74213000\n"
+        "5042;Lierne;Indre Namdal legetjeneste;Kari Namdal;91234567;Namdal legevakt;\n"
+    )
+    upload(editor, text)
+    html = editor.get(url("preview", PendingImport.objects.get().pk)).content.decode()
+    section = html[html.index('id="organisation"') : html.index("</table>", html.index('id="organisation"'))]
+    assert "(3)" not in section and "(4)" in section
+    assert (
+        "<td>2</td><td>Register the intermunicipal arrangement</td>"
+        "<td>Indre Namdal legetjeneste (municipal task community)</td>" in section
+    )
+    assert "<td>3</td><td>Add the municipality to the arrangement</td><td>Lierne, member from" in section
+    assert "<td>2</td><td>Register the legevakt</td><td>Namdal legevakt: 74 21 30 00</td>" in section

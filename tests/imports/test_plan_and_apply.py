@@ -202,7 +202,7 @@ def test_a_vacancy_word_makes_the_rows_numbers_the_municipalitys_function_contac
     (row,) = report.rows
     assert row.kind == "new" or row.kind == "updated"
     assert any("vacant" in note for note in row.notes)
-    assert [str(step.action) for step in row.steps] == ["Add a function contact to the municipality"] * 2
+    assert [str(step.action) for step in row.steps] == ["Add a function contact"] * 2
 
 
 def test_a_vacancy_leaves_the_current_holder_to_the_missing_list(import_sheet, superuser, today):
