@@ -863,7 +863,11 @@ class Planner:
                         "%(municipality)s joins %(arrangement)s on %(date)s. Until then the import cannot place people "
                         "there: enter them in the admin, or import the row from that day."
                     )
-                    % {"municipality": municipality.name, "arrangement": arrangement.name, "date": joins.isoformat()},
+                    % {
+                        "municipality": municipality.name,
+                        "arrangement": arrangement.name,
+                        "date": joins.strftime("%d.%m.%Y"),
+                    },
                 )
             )
             return None
@@ -998,7 +1002,7 @@ class Planner:
                     "valid_from",
                     "",
                     _("%(municipality)s, member from %(date)s")
-                    % {"municipality": municipality.name, "date": self.today},
+                    % {"municipality": municipality.name, "date": self.today.strftime("%d.%m.%Y")},
                     later(
                         gettext_noop("%(municipality)s is not a member of %(arrangement)s today"),
                         {"municipality": municipality.name, "arrangement": arrangement.name},
@@ -1261,14 +1265,7 @@ class Planner:
                     )
                     % {"place": place}
                 )
-        if (phones or mailboxes) and place.arrangement is not None:
-            plan.notes.append(
-                _(
-                    "The row names %(arrangement)s: its function contacts are the arrangement's. Write "
-                    "%(municipality)s's own on a row without the arrangement."
-                )
-                % {"arrangement": place.arrangement.name, "municipality": place.municipality.name}
-            )
+        before = len(plan.operations)
         state = self.state
         key = place.key
         for mailbox in mailboxes:
@@ -1329,6 +1326,15 @@ class Planner:
                         {"place": str(place), "kind": ContactKind(kind).label},
                     ),
                 )
+            )
+        if place.arrangement is not None and len(plan.operations) > before:
+            # Said where it changes something: an unchanged row (the export read back) needs no reminder.
+            plan.notes.append(
+                _(
+                    "The row names %(arrangement)s: its function contacts are the arrangement's. Write "
+                    "%(municipality)s's own on a row without the arrangement."
+                )
+                % {"arrangement": place.arrangement.name, "municipality": place.municipality.name}
             )
 
     def _change_hours(self, plan, contact, hours, column):

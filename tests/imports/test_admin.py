@@ -366,5 +366,5 @@ def test_the_preview_lists_the_arrangements_memberships_and_legevakter_it_create
         "<td>2</td><td>Register the intermunicipal arrangement</td>"
         "<td>Indre Namdal legetjeneste (municipal task community)</td>" in section
     )
-    assert "<td>3</td><td>Add the municipality to the arrangement</td><td>Lierne, member from" in section
+    assert "<td>3</td><td>Add the municipality to the arrangement</td><td>Lierne, member from " in section
     assert "<td>2</td><td>Register the legevakt</td><td>Namdal legevakt: 74 21 30 00</td>" in section

@@ -518,3 +518,39 @@ def test_the_export_is_a_fixed_number_of_queries_with_organisation(organised, dj
         rows = export_rows(None)
     assert len(rows) > 357
     assert Physician.objects.count() == 2
+
+
+def test_a_municipality_that_joins_later_cannot_be_placed_in_the_arrangement_yet(import_sheet, today):
+    (arrangement,) = write(Arrangement(name="Indre Namdal legetjeneste", kind=ArrangementKind.TASK_COMMUNITY))
+    later = today + datetime.timedelta(days=20)
+    write(Membership(arrangement=arrangement, municipality=municipality("5045"), valid_from=later))
+    ((_number, message),) = problems(import_sheet(sheet(HEADER, namdal_rows()[0])))
+    assert f"joins Indre Namdal legetjeneste on {later:%d.%m.%Y}" in message
+
+
+def test_end_missing_covers_the_arrangements_the_sheet_names_and_no_others(import_sheet, today):
+    since = today - datetime.timedelta(days=30)
+    (named,) = write(Arrangement(name="Indre Namdal legetjeneste", kind=ArrangementKind.TASK_COMMUNITY))
+    (other,) = write(Arrangement(name="Namdal smittevern", kind=ArrangementKind.INTERMUNICIPAL, roles="deputy"))
+    write(
+        Membership(arrangement=named, municipality=municipality("5045"), valid_from=since),
+        Membership(arrangement=other, municipality=municipality("5042"), valid_from=since),
+    )
+    old = AppointmentFactory(physician=PhysicianFactory(name="Ola Forrige"), municipality=None, arrangement=named)
+    kept = AppointmentFactory(
+        physician=PhysicianFactory(name="Vera Vara"), municipality=None, arrangement=other, role=Role.DEPUTY
+    )
+    report = import_sheet(sheet(HEADER, *namdal_rows()), end_missing=True)
+    assert report.saved, problems(report)
+    assert [line for line in report.ended if "Indre Namdal legetjeneste" in line and "Ola Forrige" in line]
+    old.refresh_from_db()
+    kept.refresh_from_db()
+    assert old.end_date == today and kept.end_date is None
+
+
+def test_an_office_cannot_place_people_in_another_regions_district(import_sheet, editor_trondelag):
+    report = import_sheet(
+        sheet(DISTRICT_HEADER, "0301;Oslo;Frogner;Berit Bydel;91234567;berit@oslo.example.no"), user=editor_trondelag
+    )
+    ((_number, message),) = problems(report)
+    assert "outside your region" in message and not Appointment.objects.exists()
