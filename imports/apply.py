@@ -138,10 +138,10 @@ def apply_plan(operations, *, by, reason):
         if notes:
             rows, fields = _changed(Appointment, notes)
             services.change_appointments(rows, fields, **write)
-        # Missing appointments end today; one now held through an arrangement the day before it (the plan says).
+        # Missing appointments end today, one now held through an arrangement the day before: the day the plan says.
         ending = defaultdict(list)
         for op in grouped.get(END_APPOINTMENT, []):
-            ending[op.target.end_date if op.row is not None else timezone.localdate()].append(op.target.pk)
+            ending[op.new].append(op.target.pk)
         for day, pks in ending.items():
             rows = list(Appointment.objects.in_bulk(pks).values())
             services.end_appointments(rows, on=day, **write)

@@ -17,7 +17,6 @@ records rather than model instances: a preview of 10,000 rows would otherwise bu
 tens of thousands of model objects.
 """
 
-import datetime
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -48,7 +47,6 @@ from imports.normalise import (
     name_key,
     person_column,
 )
-from registry import access
 from registry.models import (
     Appointment,
     Arrangement,
@@ -64,17 +62,13 @@ from registry.models import (
     PhoneKind,
     Physician,
     Role,
+    handover_end,
 )
 from registry.phones import parse_phone
 from registry.search import ALTERNATIVE, PRIMARY, fold
 from registry.validators import REFUSED_IN_TEXT, refused_character
 
 ROLE_SLOTS = PERSON_ROLES
-
-
-def _slot_of(role):
-    """The columns a role's person comes from ("chief" for the chief physician)."""
-    return next((slot for slot, slot_role in ROLE_SLOTS.items() if slot_role == role), "chief")
 
 
 # A phone number as the preview shows it, formatted only if it is shown.
@@ -123,7 +117,7 @@ class ArrangementRecord:
         return role in self.roles
 
     def label(self):
-        return f"{self.name} ({ArrangementKind(self.kind).label})"
+        return Arrangement.label_of(self.name, self.kind)
 
 
 def _district_keys(text):
@@ -467,8 +461,7 @@ class Snapshot:
         self.arrangements = {}  # pk → ArrangementRecord
         self.arrangements_by_name = defaultdict(list)  # name_key → [ArrangementRecord]
         for pk, name, kind, roles in Arrangement.objects.values_list("pk", "name", "kind", "roles"):
-            chosen = set(roles.split())
-            record = ArrangementRecord(pk, name, kind, [role for role in Role.values if not chosen or role in chosen])
+            record = ArrangementRecord(pk, name, kind, Arrangement.roles_of(roles))
             self.arrangements[pk] = record
             self.arrangements_by_name[name_key(name)].append(record)
         self.member_of = defaultdict(list)  # municipality id → [ArrangementRecord] it is a member of on the day
@@ -494,7 +487,6 @@ class Snapshot:
         self.mailboxes = defaultdict(lambda: defaultdict(list))  # place key → {role: [FunctionContactRecord]}
         self.function_numbers = defaultdict(dict)  # place key → {e164: FunctionContactRecord}
         served = defaultdict(set)  # legevakt id → {place key}
-        serving_municipalities = defaultdict(set)  # legevakt id → {municipality id}, for who keeps it
         contacts = _e164(FunctionContact.objects.all()).values_list(
             "pk",
             "municipality_id",
@@ -512,7 +504,6 @@ class Snapshot:
             place = place_key(municipality_by_id.get(municipality_id), district, self.arrangements.get(arrangement_id))
             if kind == ContactKind.LEGEVAKT:
                 served[legevakt_id].add(place)
-                serving_municipalities[legevakt_id].add(district.municipality.pk if district else municipality_id)
                 continue
             record = FunctionContactRecord(pk, None, kind, role, email=email, e164=e164 or "", opening_hours=hours)
             if kind == ContactKind.ROLE_MAILBOX:
@@ -520,13 +511,18 @@ class Snapshot:
             else:
                 self.function_numbers[place][e164] = record
         self.legevakter = {}  # name_key → LegevaktRecord
-        scope = self.scope.municipality_ids
+        changeable = self.scope.changeable_legevakter
         for pk, name, e164, hours in _e164(Legevakt.objects.all()).values_list("pk", "name", "e164", "opening_hours"):
-            municipalities = serving_municipalities[pk]
-            changeable = scope is None or bool(municipalities & scope)
-            offices = {municipality_by_id[m].county.county_governor for m in municipalities if m is not None}
-            keepers = "" if changeable else access.kept_by_text(sorted(offices, key=lambda office: office.name))
-            record = LegevaktRecord(pk, name, e164, parse_phone(e164), hours, changeable=changeable, keepers=keepers)
+            keepers = self.scope.legevakt_keepers.get(pk, "")
+            record = LegevaktRecord(
+                pk,
+                name,
+                e164,
+                parse_phone(e164),
+                hours,
+                changeable=changeable is None or pk in changeable,
+                keepers=keepers,
+            )
             record.served = served[pk]
             self.legevakter[name_key(name)] = record
 
@@ -1454,7 +1450,7 @@ class Planner:
                 appointment.note = note
             if physician.pk is None or physician.changeable:
                 self._add_phones(plan, physician, person, appointment=appointment)
-            self._end_own(plan, place, person.role, physician)
+            self._end_own(plan, place, person, physician)
             return
         if key[0] == "m" and self._held_through(plan, place.municipality, person, physician):
             return
@@ -1506,27 +1502,27 @@ class Planner:
             plan.operations.append(Operation(CHANGE_APPOINTMENT, plan.number, appointment, NOTE, "note", "", note))
         if physician.pk is None or physician.changeable:
             self._add_phones(plan, physician, person, appointment=appointment)
-        self._end_own(plan, place, person.role, physician)
+        self._end_own(plan, place, person, physician)
 
-    def _end_own(self, plan, place, role, physician):
+    def _end_own(self, plan, place, person, physician):
         """A person the row places in an arrangement no longer holds the role in the municipality itself: their own
         appointment there ends the day before, so that who held the role when stays answerable (as
         registry.services.form_arrangement does)."""
         if place.arrangement is None:
             return
-        own = self.state.holding.get((("m", place.municipality.pk), role, physician))
+        own = self.state.holding.get((("m", place.municipality.pk), person.role, physician))
         if own is None or own.pk is None or id(own) in self.converted:
             return
         if own.end_date is not None and own.end_date < self.today:
             return
         self.converted.add(id(own))
-        own.end_date = max(self.today - datetime.timedelta(days=1), own.start_date)
+        own.end_date = handover_end(own.start_date, self.today)
         plan.operations.append(
             Operation(
                 END_APPOINTMENT,
                 plan.number,
                 own,
-                person_column(_slot_of(role), "name"),
+                person.column("name"),
                 "end_date",
                 "",
                 own.end_date,
@@ -1652,15 +1648,16 @@ def make_plan(rows, *, layout, snapshot, skipped=()):
     return plan
 
 
-def end_operations(plan):
-    """The operations that end the plan's missing appointments today, for an import that asks for it."""
+def end_operations(plan, today):
+    """The operations that end the plan's missing appointments `today`, for an import that asks for it. An
+    END_APPOINTMENT's `new` is the last day of the appointment."""
     return [
         Operation(
             END_APPOINTMENT,
             None,
             record,
             field="end_date",
-            new=record.municipality,
+            new=today,
             reason=later(gettext_noop("in the registry but not in the sheet, and you asked to end such appointments")),
         )
         for record in plan.missing

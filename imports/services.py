@@ -72,9 +72,11 @@ from registry.models import (
     ContactKind,
     District,
     FunctionContact,
+    Legevakt,
     Membership,
     Municipality,
     Phone,
+    Physician,
 )
 from registry.spreadsheets import neutralise, write_text_row
 
@@ -192,25 +194,37 @@ def _value(layout, cells, key):
 @dataclass
 class ImportScope:
     """What an importer may write: the municipalities (None: all), the physicians whose person they may
-    change (None: all), and who keeps the others (physician id → office names). From accounts.access."""
+    change (None: all), and who keeps the others (physician id → office names); the same for legevakter.
+    From accounts.access, so the import asks the ownership rule the write path enforces."""
 
     municipality_ids: object = None
     changeable_physicians: object = None
     keepers_of_others: dict = field(default_factory=dict)
+    changeable_legevakter: object = None
+    legevakt_keepers: dict = field(default_factory=dict)
+
+
+def _changeable(model, user):
+    """(ids of `model`'s rows `user` may change, {id: who keeps each of the others}). A fixed number of queries."""
+    changeable = set(access.editable(model, user).values_list("pk", flat=True))
+    keepers = {
+        pk: access.kept_by_text(offices) for pk, offices in access.keepers(model).items() if pk not in changeable
+    }
+    return changeable, keepers
 
 
 def import_scope(user):
     """The ImportScope of `user` (None: national administrator rights). A fixed number of queries."""
     if user is None or access.is_national_admin(user):
         return ImportScope()
-    changeable = set(access.editable_physicians(user).values_list("pk", flat=True))
-    keepers = {
-        pk: access.kept_by_text(offices) for pk, offices in access.keepers_of(None).items() if pk not in changeable
-    }
+    physicians, physician_keepers = _changeable(Physician, user)
+    legevakter, legevakt_keepers = _changeable(Legevakt, user)
     return ImportScope(
         municipality_ids=set(access.municipalities_for(user).values_list("pk", flat=True)),
-        changeable_physicians=changeable,
-        keepers_of_others=keepers,
+        changeable_physicians=physicians,
+        keepers_of_others=physician_keepers,
+        changeable_legevakter=legevakter,
+        legevakt_keepers=legevakt_keepers,
     )
 
 
@@ -313,7 +327,7 @@ def _import(
     plan = make_plan(rows, layout=layout, snapshot=snapshot, skipped=skipped)
     report.digest = plan.digest()
     _describe(report, plan, layout)
-    ending = end_operations(plan) if end_missing and not plan.unresolved else []
+    ending = end_operations(plan, snapshot.today) if end_missing and not plan.unresolved else []
     report.ended = [describe_appointment(op.target) for op in ending]
     report.end_blocked = bool(end_missing and plan.missing and plan.unresolved)
     if dry_run:

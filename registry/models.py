@@ -480,18 +480,28 @@ class Arrangement(TrackedModel):
         """Compute the derived fields. Called by save() and by every bulk write (registry.services)."""
         self.search_text = search_text(self.name)
 
+    @staticmethod
+    def roles_of(roles):
+        """The roles an arrangement whose `roles` field says this holds, in the order roles are shown."""
+        chosen = set(roles.split())
+        return [role for role in Role.values if not chosen or role in chosen]
+
     @property
     def role_list(self):
         """The roles the arrangement holds, in the order roles are shown."""
-        chosen = set(self.roles.split())
-        return [role for role in Role.values if not chosen or role in chosen]
+        return self.roles_of(self.roles)
 
     def covers(self, role):
         return role in self.role_list
 
+    @staticmethod
+    def label_of(name, kind):
+        """ "Indre Namdal legetjeneste (kommunalt oppgavefellesskap)": the name and the kind, as lists show it (and
+        as the import reads it back)."""
+        return f"{name} ({ArrangementKind(kind).label})"
+
     def label(self):
-        """ "Indre Namdal legetjeneste (kommunalt oppgavefellesskap)": the name and the kind, as lists show it."""
-        return f"{self.name} ({self.get_kind_display()})"
+        return self.label_of(self.name, self.kind)
 
 
 class MembershipQuerySet(models.QuerySet):
@@ -689,6 +699,12 @@ class AppointmentQuerySet(models.QuerySet):
         """An EXISTS: whether an appointment serving `municipality` (see serving) meets `conditions`."""
         own, through = self.serving(municipality, on)
         return models.Exists(own.filter(**conditions)) | models.Exists(through.filter(**conditions))
+
+
+def handover_end(start_date, on):
+    """The last day of an appointment whose role passes to another from `on`: the day before, or its first day
+    if it starts on `on` (an appointment cannot end before it starts)."""
+    return max(on - datetime.timedelta(days=1), start_date)
 
 
 class Appointment(TrackedModel):

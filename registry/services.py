@@ -51,6 +51,7 @@ from registry.models import (
     Proposal,
     QueueStatus,
     TrackedModel,
+    handover_end,
 )
 from registry.reference import municipality_fields
 from registry.validators import validate_line, validate_municipality_number, validate_text
@@ -336,7 +337,7 @@ def form_arrangement(appointments, *, arrangement, on, by, reason):
         save_entries(new, by=by, reason=reason)
         ending = [a for a in appointments if a.end_date is None or a.end_date >= on]
         for appointment in ending:
-            appointment.end_date = max(on - datetime.timedelta(days=1), appointment.start_date)
+            appointment.end_date = handover_end(appointment.start_date, on)
         save_entries(ending, by=by, reason=reason)
     return arrangement
 
